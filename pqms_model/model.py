@@ -302,8 +302,7 @@ class Model:
         self._check_swapper(who, (x, y), pl.a, pl.b, a.swapper)
         # Effect: Bell-state measurement (Werner: w = w1 * w2, so cost adds; see physics).
         c1, c2 = self.cost_at(left, t), self.cost_at(right, t)
-        cost = (max(c1, c2) if self.mutant is Mutant.FREE_SWAP else c1 + c2)
-        cost += self.scenario.swap_gate_cost_nnp
+        cost = c1 + c2 + self.scenario.swap_gate_cost_nnp
         pid = s.next_id
         news, known = [], []
         for p, k in ((left, 1 - il), (right, 1 - ir)):
@@ -428,8 +427,11 @@ class Model:
         if p.status[i] is not _E.POOLED:
             raise NotEnabled(who, f"{a.node}'s half of pair {p.id} is {p.status[i].value}, "
                                   "not pooled")  # fmt: skip
+        pl = self.scenario.pools[p.pool]
+        if a.node != pl.a and self.mutant is not Mutant.BOTH_ENDS_SEND:
+            raise NotEnabled(who, f"pool {pl.a}->{pl.b} sends only from {pl.a}")
         receiver = p.other(i)
-        th = self.scenario.pools[p.pool].threshold_nnp
+        th = pl.threshold_nnp
         cost = self.cost_at(p, t)
         if self.mutant is Mutant.THRESHOLD_AT_SEND:
             if cost > th:
@@ -472,14 +474,11 @@ class Model:
         cost = m.cost_nnp + decay_cost_nnp(t - m.sent_us, self._coh[m.dst])
         if lost and self.mutant is not Mutant.CRASH_SILENT:
             outcome = Outcome.FAILED_LOST
-        elif (
-            cost > th
-            and not lost
-            and self.mutant not in (Mutant.THRESHOLD_AT_SEND, Mutant.NO_THRESHOLD)
-        ):
+        elif cost > th and self.mutant not in (Mutant.THRESHOLD_AT_SEND, Mutant.NO_THRESHOLD):
             outcome = Outcome.FAILED_STALE
         else:
             outcome = Outcome.DELIVERED
+        # the receiver's half is gone when the pair, or its half, is no longer live here
         d = Delivery(m.pair, m.src, m.dst, m.sent_us, t, cost, th, outcome, lost)
         s = replace(s, messages=s.messages.remove(m.id), last_delivery=d,
                     deliveries=s.deliveries + 1)  # fmt: skip
@@ -589,27 +588,28 @@ class Model:
                 n = p.nodes[i]
                 if p.status[i] is _E.READY:
                     yield Admit(p.id, n)
-                if p.status[i] is _E.POOLED:
+                if p.status[i] is _E.POOLED and (
+                    n == sc.pools[p.pool].a or self.mutant is Mutant.BOTH_ENDS_SEND
+                ):
                     yield UsePair(p.id, n)
-                if p.status[i] in LIVE and s.now_us > p.deadline_us:
+                if p.status[i] in LIVE:
                     yield Expire(p.id, n)
         for left in pairs:
-            if left.swapper is None:
-                continue
-            m = left.swapper
-            for right in pairs:
-                if right.id <= left.id or right.swapper != m or right.pool != left.pool:
+            for il in (0, 1):
+                m = left.nodes[il]
+                if left.status[il] is not _E.READY:
                     continue
-                if m not in right.nodes:
-                    continue
-                x, y = left.other(left.end(m)), right.other(right.end(m))
-                pl = sc.pools[left.pool]
-                if {x, y} == {pl.a, pl.b}:
-                    yield Swap(left.id, right.id, m, None)
-                else:
-                    for n in (x, y):
-                        if n not in (pl.a, pl.b):
-                            yield Swap(left.id, right.id, m, n)
+                for right in pairs:
+                    if right.id <= left.id or m not in right.nodes or right.pool != left.pool:
+                        continue
+                    x, y = left.other(il), right.other(right.end(m))
+                    pl = sc.pools[left.pool]
+                    if {x, y} == {pl.a, pl.b}:
+                        yield Swap(left.id, right.id, m, None)
+                    else:
+                        for n in (x, y):
+                            if n not in (pl.a, pl.b):
+                                yield Swap(left.id, right.id, m, n)
         for keep in pairs:
             for sac in pairs:
                 if keep.id < sac.id and keep.swapper is None and sac.swapper is None:

@@ -41,7 +41,7 @@ class Mutant(enum.Enum):
     REUSE_AFTER_USE = (
         "reuse-after-use",
         "The sender's half stays in the pool after a use, so the same pair can be used again.",
-        ("no-double-use",),
+        ("no-double-use", "pool-consistency"),
     )
     EARLY_ADMIT = (
         "early-admit",
@@ -76,13 +76,12 @@ class Mutant(enum.Enum):
         "correction message arrives.",
         ("causality",),
     )
-    FREE_SWAP = (
-        "free-swap",
-        "A swap keeps the worse input's fidelity instead of multiplying the Werner "
-        "parameters (costs taken as max, not sum).",
-        ("fidelity-on-use",),
+    BOTH_ENDS_SEND = (
+        "both-ends-send",
+        "Pools are treated as undirected: either end may use a pooled pair, so both ends can "
+        "use the same pair at once.",
+        ("no-double-use",),
     )
-
     def __init__(self, key: str, description: str, breaks: tuple[str, ...]) -> None:
         self.key = key
         self.description = description

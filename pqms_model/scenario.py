@@ -86,9 +86,11 @@ class Link:
 
 @dataclass(frozen=True, slots=True)
 class Pool:
+    """A directed pool: ``a`` holds the sending halves, ``b`` receives (whitepaper §3.3)."""
+
     index: int
-    a: str
-    b: str
+    a: str  # sender: the only end that may use a pair of this pool
+    b: str  # receiver
     target_size: int
     threshold_nnp: int  # rounded down from threshold_fidelity
     threshold_fidelity: float
@@ -133,9 +135,9 @@ class Scenario:
         data = self.graph.get_edge_data(u, v)
         return None if data is None else self.links[data["index"]]
 
-    def pool_for(self, u: str, v: str) -> Pool | None:
+    def pool_for(self, sender: str, receiver: str) -> Pool | None:
         for p in self.pools:
-            if {p.a, p.b} == {u, v}:
+            if (p.a, p.b) == (sender, receiver):
                 return p
         return None
 
@@ -295,16 +297,16 @@ def parse_scenario(doc: dict[str, Any], source: str, text: str = "") -> Scenario
             light[(u, v)] = int(d)
 
     pools: list[Pool] = []
-    seen_pairs: set[frozenset[str]] = set()
+    seen_pairs: set[tuple[str, str]] = set()
     for i, raw in enumerate(_array(src, doc, "pool", False)):
         where = f"pool[{i}]"
         t = _table(src, where, raw, _POOL_KEYS)
         a, b = endpoint(where, "a", t["a"]), endpoint(where, "b", t["b"])
         if a == b:
             raise ScenarioError(src, f"{where}.b", "a pool joins two different nodes")
-        if frozenset((a, b)) in seen_pairs:
-            raise ScenarioError(src, where, f"duplicate pool {a} - {b}")
-        seen_pairs.add(frozenset((a, b)))
+        if (a, b) in seen_pairs:
+            raise ScenarioError(src, where, f"duplicate pool {a} -> {b}")
+        seen_pairs.add((a, b))
         for key, name in (("a", a), ("b", b)):
             if by_name[name].kind is not NodeKind.ENDPOINT:
                 raise ScenarioError(
@@ -335,9 +337,9 @@ def parse_scenario(doc: dict[str, Any], source: str, text: str = "") -> Scenario
         where = f"traffic[{i}]"
         t = _table(src, where, raw, _TRAFFIC_KEYS)
         a, b = endpoint(where, "a", t["a"]), endpoint(where, "b", t["b"])
-        match = [p for p in pools if {p.a, p.b} == {a, b}]
+        match = [p for p in pools if (p.a, p.b) == (a, b)]
         if not match:
-            raise ScenarioError(src, where, f"no [[pool]] joins {a} and {b}")
+            raise ScenarioError(src, where, f"no [[pool]] with a = {a!r} and b = {b!r}")
         _positive(src, f"{where}.rate_hz", t["rate_hz"], 1e6)
         traffic.append(Traffic(match[0].index, t["rate_hz"]))
 
