@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from pqms_model.state import Schedule
+
 __all__ = [
     "ACTION_TYPES",
     "ENVIRONMENT_ACTIONS",
@@ -21,9 +23,11 @@ __all__ = [
     "Action",
     "Admit",
     "AdvanceTime",
+    "ChooseRoute",
     "Crash",
     "DelayMessage",
     "Deliver",
+    "DropRoute",
     "Expire",
     "GenerateLink",
     "LinkDown",
@@ -49,18 +53,35 @@ class Action:
 
 
 @dataclass(frozen=True, slots=True)
+class ChooseRoute(Action):
+    """The pool's sender picks a path (believed up) and a swap schedule to refill along."""
+
+    name: ClassVar[str] = "choose_route"
+    pool: int
+    path: tuple[str, ...]
+    schedule: Schedule
+
+
+@dataclass(frozen=True, slots=True)
+class DropRoute(Action):
+    """The pool's sender stops refilling along a route (failover, or fewer routes needed)."""
+
+    name: ClassVar[str] = "drop_route"
+    route: int
+
+
+@dataclass(frozen=True, slots=True)
 class GenerateLink(Action):
-    """Heralded elementary generation on a physical link, for ``pool``."""
+    """Heralded elementary generation on hop ``hop`` of ``route`` (path[hop] -> path[hop+1])."""
 
     name: ClassVar[str] = "generate_link"
-    link: int
-    pool: int
-    swapper: str | None  # which end may swap the pair; None if the link joins the pool's ends
+    route: int
+    hop: int
 
 
 @dataclass(frozen=True, slots=True)
 class Receive(Action):
-    """A node takes a herald, swap-correction, purification-result or reset message."""
+    """A node takes a herald, swap, purification-result, reset, route or link-state message."""
 
     name: ClassVar[str] = "receive"
     msg: int
@@ -74,7 +95,6 @@ class Swap(Action):
     left: int
     right: int
     node: str
-    swapper: str | None  # which end may swap the new pair; None if it is end-to-end
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +195,8 @@ class DelayMessage(Action):
 
 
 PROTOCOL_ACTIONS: tuple[type[Action], ...] = (
+    ChooseRoute,
+    DropRoute,
     GenerateLink,
     Receive,
     Swap,

@@ -49,7 +49,7 @@ US_PER_S = 1_000_000
 """Time unit: one microsecond."""
 
 SLIVER_NNP_PER_OP = 2
-"""Most pessimism one rounded operation adds (the ceil of a float ``-ln w`` plus its float error)."""
+"""Most pessimism one rounded operation adds (ceil of a float ``-ln w`` plus float error)."""
 
 # Float ``-ln w`` is correct to a few ulp; for costs up to ~50 nepers that is < 1e-14 neper,
 # far below one nano-neper. We add this guard before ceil/floor so that float error can never

@@ -168,6 +168,34 @@ def pool_well_formed(m: Model, s: State) -> str | None:
     return None
 
 
+def route_believed_up(m: Model, s: State) -> str | None:
+    """A route uses only links its sender believed up when it chose the route."""
+    for r in s.routes.values():
+        for u, v in zip(r.path, r.path[1:], strict=False):
+            ln = m.scenario.link_between(u, v)
+            if ln is None:
+                return f"route {r.id} uses {u}-{v}, which is not a link"
+            if ln.index in r.believed_down:
+                return (
+                    f"route {r.id} of pool {r.pool} uses link {ln.index} ({u}-{v}), which "
+                    f"{r.path[0]} believed down when it chose the route at {r.chosen_us} us"
+                )
+    return None
+
+
+def swap_follows_schedule(m: Model, s: State) -> str | None:
+    """Every pair joins the two path nodes of its route segment, and a swap only joined
+    pairs that share the swapping node (sibling segments of the route's schedule)."""
+    for p in s.pairs.values():
+        r = s.routes.get(p.route)
+        if r is None:
+            return f"pair {p.id} names route {p.route}, which is gone"
+        i, j = p.segment
+        if not 0 <= i < j < len(r.path) or (r.path[i], r.path[j]) != p.nodes:
+            return f"pair {p.id} joins {p.nodes}, not segment {p.segment} of route {r.id}"
+    return None
+
+
 def type_ok(m: Model, s: State) -> str | None:
     """Every field is in its domain (times, costs, ids, node names, statuses)."""
     names = set(m.scenario.node_names)
@@ -212,14 +240,18 @@ INVARIANTS: dict[str, Invariant] = {
         Invariant("fidelity-on-use", _S, fidelity_on_use.__doc__ or "", fidelity_on_use, "3.2"),
         Invariant("causality", _S, causality.__doc__ or "", causality, "3.3"),
         Invariant("memory-capacity", _S, memory_capacity.__doc__ or "", memory_capacity, "3.2"),
+        Invariant("pool-consistency", _S, pool_consistency.__doc__ or "", pool_consistency, "3.2"),
+        Invariant("no-silent-failure", _S, no_silent_failure.__doc__ or "", no_silent_failure, "4"),
+        Invariant("pool-well-formed", _S, pool_well_formed.__doc__ or "", pool_well_formed, "3.2"),
         Invariant(
-            "pool-consistency", _S, pool_consistency.__doc__ or "", pool_consistency, "3.2"
+            "route-believed-up", _S, route_believed_up.__doc__ or "", route_believed_up, "3.1"
         ),
         Invariant(
-            "no-silent-failure", _S, no_silent_failure.__doc__ or "", no_silent_failure, "4"
-        ),
-        Invariant(
-            "pool-well-formed", _S, pool_well_formed.__doc__ or "", pool_well_formed, "3.2"
+            "swap-follows-schedule",
+            _S,
+            swap_follows_schedule.__doc__ or "",
+            swap_follows_schedule,
+            "3.1",
         ),
         Invariant("type-ok", _T, type_ok.__doc__ or "", type_ok, "-"),
         Invariant(
@@ -229,7 +261,9 @@ INVARIANTS: dict[str, Invariant] = {
 }
 
 
-def violations(m: Model, s: State, kinds: frozenset[InvariantKind] | None = None) -> list[Violation]:
+def violations(
+    m: Model, s: State, kinds: frozenset[InvariantKind] | None = None
+) -> list[Violation]:
     """Every violated invariant of the given kinds (default: safety and type) in state ``s``."""
     kinds = kinds or frozenset({_S, _T})
     out = []

@@ -82,6 +82,13 @@ class Mutant(enum.Enum):
         "use the same pair at once.",
         ("no-double-use",),
     )
+    ROUTE_THROUGH_DOWN = (
+        "route-through-down",
+        "The sender chooses a route without consulting its link-state view, so a route may use "
+        "a link it knows is down.",
+        ("route-believed-up",),
+    )
+
     def __init__(self, key: str, description: str, breaks: tuple[str, ...]) -> None:
         self.key = key
         self.description = description

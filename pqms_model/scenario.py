@@ -193,7 +193,7 @@ def _table(src: str, where: str, raw: Any, spec: dict[str, type]) -> dict[str, A
             raise ScenarioError(
                 src, fld, f"must be {_type_name(typ)}, got {type(val).__name__} {val!r}"
             )
-        if typ is float and not math.isfinite(val):
+        if isinstance(val, float) and not math.isfinite(val):
             raise ScenarioError(src, fld, f"must be finite, got {val!r}")
         out[key] = val
     return out
@@ -384,9 +384,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def default_scenario_text() -> str:
-    return (
-        resources.files("pqms_model.scenarios").joinpath(DEFAULT_SCENARIO).read_text("utf-8")
-    )
+    return resources.files("pqms_model.scenarios").joinpath(DEFAULT_SCENARIO).read_text("utf-8")
 
 
 def load_default() -> Scenario:

@@ -25,6 +25,8 @@ __all__ = [
     "MsgKind",
     "Outcome",
     "Pair",
+    "Route",
+    "Schedule",
     "State",
     "initial_state",
     "live_ends",
@@ -60,6 +62,15 @@ class MsgKind(enum.Enum):
     PURIFY_RESULT = "purify_result"  # the partner's parity outcome of a purification round
     BITS = "bits"  # the two classical bits of a teleportation (a use)
     RESET = "reset"  # a node recovered from a crash: pairs with its old epoch are gone
+    ROUTE = "route"  # the pool's sender chose a route: the path's nodes may now work on it
+    LINK_STATE = "link_state"  # a link went down or up (link-state update, sequence-numbered)
+
+
+class Schedule(enum.Enum):
+    """Order of the swaps along a route (spec §3.2): a binary tree over the path's hops."""
+
+    SEQUENTIAL = "sequential"  # from the sender outwards: ((h0 h1) h2) h3 ...
+    NESTED = "nested"  # balanced: (h0 h1) (h2 h3), then joined in the middle
 
 
 class Outcome(enum.Enum):
@@ -83,7 +94,9 @@ class Pair:
     status: tuple[EndStatus, EndStatus]
     epochs: tuple[int, int]  # crash epoch of each node when its half was made
     pool: int  # the pool this pair is being built for
-    swapper: str | None  # the one end allowed to swap it; None: end-to-end for the pool
+    route: int  # the route it is being built along
+    segment: tuple[int, int]  # path indices (i, j) of its ends on that route
+    swapper: str | None  # the one end the schedule lets swap it; None: end-to-end
     cost_nnp: int  # log-Werner cost at stamp_us (rounded up)
     stamp_us: int
     deadline_us: int  # shared cut-off: last send time (end-to-end pairs), else -1
@@ -119,6 +132,23 @@ class Message:
     ok: bool = True  # PURIFY_RESULT: the round succeeded
     epoch: int = 0  # RESET: the node's new epoch
     cost_nnp: int = 0  # BITS: the pair's cost when the sender measured
+    link: int = -1  # LINK_STATE: the link; ROUTE: -1
+    seq: int = 0  # LINK_STATE: the link's sequence number (odd: down, even: up)
+    route: int = -1  # ROUTE: the route chosen
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A path the pool's sender chose to refill the pool along, with its swap schedule."""
+
+    id: int
+    pool: int
+    path: tuple[str, ...]  # pool sender ... pool receiver
+    schedule: Schedule
+    chosen_us: int
+    active: bool  # False once the sender dropped it (failover); its pairs may finish
+    known_by: frozenset[str]  # nodes the ROUTE message has reached (the sender at once)
+    believed_down: frozenset[int]  # ghost: links the sender believed down when it chose
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +174,10 @@ class State:
     next_id: int  # next fresh id for pairs, qubits and messages
     pairs: PMap[int, Pair]  # live pairs (a pair leaves once no end is live and no message names it)
     messages: PMap[int, Message]  # classical messages in flight
-    links_down: frozenset[int]  # indices of links that are down
+    links_down: frozenset[int]  # indices of links that are down (truth)
+    link_seq: PMap[int, int]  # per link: changes so far (odd: down); missing = 0
+    view: PMap[str, PMap[int, int]]  # per node: latest link_seq it has heard of, per link
+    routes: PMap[int, Route]  # routes in use (active, or with pairs still on them)
     nodes_down: frozenset[str]  # crashed nodes, not yet recovered
     epoch: PMap[str, int]  # crash count per node
     last_delivery: Delivery | None  # ghost: the latest use that ended at a receiver
@@ -160,24 +193,23 @@ class State:
 
 def live_ends(pairs: Iterable[Pair], node: str) -> int:
     """Memory qubits occupied at ``node``."""
-    return sum(
-        1
-        for p in pairs
-        for i in (0, 1)
-        if p.nodes[i] == node and p.status[i] in LIVE
-    )
+    return sum(1 for p in pairs for i in (0, 1) if p.nodes[i] == node and p.status[i] in LIVE)
 
 
 def initial_state(nodes: Iterable[str]) -> State:
-    """Init: time zero, no pairs, no messages, every link and node up."""
+    """Init: time zero, no pairs, no messages, no routes, every link and node up."""
+    names = tuple(nodes)
     return State(
         now_us=0,
         next_id=1,
         pairs=pmap(),
         messages=pmap(),
         links_down=frozenset(),
+        link_seq=pmap(),
+        view=pmap({n: pmap() for n in names}),
+        routes=pmap(),
         nodes_down=frozenset(),
-        epoch=pmap({n: 0 for n in nodes}),
+        epoch=pmap({n: 0 for n in names}),
         last_delivery=None,
         deliveries=0,
     )

@@ -8,11 +8,12 @@ violates and the package versions.
 
 >>> from pqms_model.scenario import load_default
 >>> from pqms_model.model import Model
->>> from pqms_model.actions import GenerateLink
+>>> from pqms_model.actions import ChooseRoute
+>>> from pqms_model.state import Schedule
 >>> m = Model(load_default())
->>> doc = build_trace(m, [GenerateLink(link=0, pool=0, swapper=None)], seed=1)
+>>> doc = build_trace(m, [ChooseRoute(0, ("earth", "moon"), Schedule.SEQUENTIAL)], seed=1)
 >>> doc["vars"][:3], len(doc["states"]), doc["states"][1]["action"]["name"]
-(['now_us', 'next_id', 'pairs'], 2, 'generate_link')
+(['now_us', 'next_id', 'pairs'], 2, 'choose_route')
 >>> replay_doc(doc, "<doc>").steps
 1
 """
@@ -34,7 +35,7 @@ from pqms_model.invariants import Violation, violations
 from pqms_model.model import Model
 from pqms_model.mutants import Mutant
 from pqms_model.scenario import ScenarioError, parse_scenario_text
-from pqms_model.state import State
+from pqms_model.state import Schedule, State
 
 __all__ = [
     "STATE_VARS",
@@ -54,6 +55,9 @@ STATE_VARS = [
     "pairs",
     "messages",
     "links_down",
+    "link_seq",
+    "view",
+    "routes",
     "nodes_down",
     "epoch",
     "last_delivery",
@@ -65,7 +69,7 @@ _SAFE = 2**53 - 1
 def _enc(v: Any) -> Any:
     if v is None:
         return {"tag": "None", "value": {"#tup": []}}
-    if isinstance(v, bool) or isinstance(v, str):
+    if isinstance(v, (bool, str)):
         return v
     if isinstance(v, int):
         return v if -_SAFE <= v <= _SAFE else {"#bigint": str(v)}
@@ -100,7 +104,7 @@ def encode_state(s: State) -> dict[str, Any]:
 def encode_action(a: Action) -> dict[str, Any]:
     out: dict[str, Any] = {"name": a.name}
     for k, v in action_params(a).items():
-        out[k] = _some(v) if k == "swapper" else _enc(v)
+        out[k] = _enc(v)
     return out
 
 
@@ -192,15 +196,25 @@ def decode_action(raw: Any, src: str, where: str) -> Action:
         raise TraceError(src, where, f"unknown parameter(s) {sorted(extra)} for {cls.name}")
     kw: dict[str, Any] = {}
     for name in params:
+        at = f"{where}.{name}"
         if name not in raw:
-            raise TraceError(src, f"{where}.{name}", f"missing parameter of {cls.name}")
-        val = _dec(raw[name], src, f"{where}.{name}")
-        want = {"swapper": (str, type(None)), "node": (str,), "success": (bool,)}.get(name, (int,))
-        if isinstance(val, bool) and bool not in want:
-            val = None  # a bool where an int is wanted: rejected below
-        if not isinstance(val, want):
-            kinds = " or ".join("null" if t is type(None) else t.__name__ for t in want)
-            raise TraceError(src, f"{where}.{name}", f"must be {kinds}, got {raw[name]!r}")
+            raise TraceError(src, at, f"missing parameter of {cls.name}")
+        val = _dec(raw[name], src, at)
+        if name == "path":
+            items = val.get("#tup") if isinstance(val, dict) and set(val) == {"#tup"} else None
+            if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+                raise TraceError(src, at, f"must be {{'#tup': [node names]}}, got {val!r}")
+            kw[name] = tuple(items)
+            continue
+        if name == "schedule":
+            names = [x.value for x in Schedule]
+            if val not in names:
+                raise TraceError(src, at, f"must be one of {names}, got {val!r}")
+            kw[name] = Schedule(val)
+            continue
+        want: type = {"node": str, "success": bool}.get(name, int)
+        if not isinstance(val, want) or (want is int and isinstance(val, bool)):
+            raise TraceError(src, at, f"must be {want.__name__}, got {raw[name]!r}")
         kw[name] = val
     return cls(**kw)
 
