@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, str] = {
     "check": "proofs plus a bounded property campaign on a scenario (the main job)",
     "replay": "re-execute an ITF trace on the model and report the first violated invariant",
     "mutants": "list the planted-bug variants and the invariants each breaks",
+    "feasibility": "memory coherence each pool needs, and the distance a memory allows",
 }
 
 
