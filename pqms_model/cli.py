@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, str] = {
     "replay": "re-execute an ITF trace on the model and report the first violated invariant",
     "mutants": "list the planted-bug variants and the invariants each breaks",
     "feasibility": "memory coherence each pool needs, and the distance a memory allows",
+    "spec": "print the invariant and mutant registries the checkers use",
 }
 
 

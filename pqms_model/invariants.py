@@ -233,30 +233,27 @@ def message_light_bound(m: Model, s: State) -> str | None:
 
 
 _S, _T, _L = InvariantKind.SAFETY, InvariantKind.TYPE, InvariantKind.LEMMA
+
+
+def _inv(id_: str, kind: InvariantKind, fn: Predicate, section: str) -> Invariant:
+    """Registry entry; the one-line meaning is the predicate's docstring."""
+    return Invariant(id_, kind, " ".join((fn.__doc__ or "").split()), fn, section)
+
+
 INVARIANTS: dict[str, Invariant] = {
     inv.id: inv
     for inv in (
-        Invariant("no-double-use", _S, no_double_use.__doc__ or "", no_double_use, "3.3"),
-        Invariant("fidelity-on-use", _S, fidelity_on_use.__doc__ or "", fidelity_on_use, "3.2"),
-        Invariant("causality", _S, causality.__doc__ or "", causality, "3.3"),
-        Invariant("memory-capacity", _S, memory_capacity.__doc__ or "", memory_capacity, "3.2"),
-        Invariant("pool-consistency", _S, pool_consistency.__doc__ or "", pool_consistency, "3.2"),
-        Invariant("no-silent-failure", _S, no_silent_failure.__doc__ or "", no_silent_failure, "4"),
-        Invariant("pool-well-formed", _S, pool_well_formed.__doc__ or "", pool_well_formed, "3.2"),
-        Invariant(
-            "route-believed-up", _S, route_believed_up.__doc__ or "", route_believed_up, "3.1"
-        ),
-        Invariant(
-            "swap-follows-schedule",
-            _S,
-            swap_follows_schedule.__doc__ or "",
-            swap_follows_schedule,
-            "3.1",
-        ),
-        Invariant("type-ok", _T, type_ok.__doc__ or "", type_ok, "-"),
-        Invariant(
-            "message-light-bound", _L, message_light_bound.__doc__ or "", message_light_bound, "-"
-        ),
+        _inv("no-double-use", _S, no_double_use, "3.3"),
+        _inv("fidelity-on-use", _S, fidelity_on_use, "3.2"),
+        _inv("causality", _S, causality, "3.3"),
+        _inv("memory-capacity", _S, memory_capacity, "3.2"),
+        _inv("pool-consistency", _S, pool_consistency, "3.2"),
+        _inv("no-silent-failure", _S, no_silent_failure, "4"),
+        _inv("pool-well-formed", _S, pool_well_formed, "3.2"),
+        _inv("route-believed-up", _S, route_believed_up, "3.1"),
+        _inv("swap-follows-schedule", _S, swap_follows_schedule, "3.1"),
+        _inv("type-ok", _T, type_ok, "-"),
+        _inv("message-light-bound", _L, message_light_bound, "-"),
     )
 }
 
