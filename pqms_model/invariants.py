@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pqms_model.model import Model
+from pqms_model.schedule import swappers
 from pqms_model.state import LIVE, EndStatus, MsgKind, Outcome, State
 
 __all__ = ["INVARIANTS", "Invariant", "InvariantKind", "Violation", "violations"]
@@ -193,6 +194,11 @@ def swap_follows_schedule(m: Model, s: State) -> str | None:
         i, j = p.segment
         if not 0 <= i < j < len(r.path) or (r.path[i], r.path[j]) != p.nodes:
             return f"pair {p.id} joins {p.nodes}, not segment {p.segment} of route {r.id}"
+        if p.segment not in swappers(len(r.path) - 1, r.schedule):
+            return (
+                f"pair {p.id} spans segment {p.segment}, which the {r.schedule.value} schedule "
+                f"of route {r.id} never makes"
+            )
     return None
 
 

@@ -68,7 +68,7 @@ class Mutant(enum.Enum):
     DOUBLE_SWAP = (
         "double-swap",
         "A swap ignores the designated swapper, so both ends of a middle pair may swap it.",
-        ("no-double-use",),
+        ("no-double-use", "swap-follows-schedule"),
     )
     SWAP_NO_WAIT = (
         "swap-no-wait",

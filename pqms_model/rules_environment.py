@@ -5,10 +5,8 @@ These are not protocol steps: the protocol must stay safe whatever they do.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from pqms_model.actions import AdvanceTime, Crash, DelayMessage, LinkDown, LinkUp, Recover
-from pqms_model.core import ModelCore, set_end
+from pqms_model.core import ModelCore, replace, set_end
 from pqms_model.errors import NotEnabled
 from pqms_model.state import LIVE, EndStatus, MsgKind, State
 

@@ -4,8 +4,6 @@ deliver. Each is guard first (``NotEnabled`` names the failed conjunct), then ef
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from pqms_model.actions import (
     Admit,
     Deliver,
@@ -16,7 +14,7 @@ from pqms_model.actions import (
     Swap,
     UsePair,
 )
-from pqms_model.core import ModelCore, set_end, set_int
+from pqms_model.core import ModelCore, replace, set_end, set_int
 from pqms_model.cost import cost_to_fidelity, decay_cost_nnp, fidelity_cost_nnp
 from pqms_model.errors import NotEnabled
 from pqms_model.mutants import Mutant
@@ -72,6 +70,7 @@ def generate_link(m: ModelCore, s: State, a: GenerateLink) -> State:
     pid, t = s.next_id, s.now_us
     cost = ln.initial_cost_nnp + decay_cost_nnp(ln.light_us, m._coh[u])
     seg = (a.hop, a.hop + 1)
+    swapper = _swapper(m, s, r.id, seg)
     p = Pair(
         id=pid,
         nodes=(u, v),
@@ -81,10 +80,10 @@ def generate_link(m: ModelCore, s: State, a: GenerateLink) -> State:
         pool=r.pool,
         route=r.id,
         segment=seg,
-        swapper=_swapper(m, s, r.id, seg),
+        swapper=swapper,
         cost_nnp=cost,
         stamp_us=t,
-        deadline_us=m.deadline((u, v), cost, t, r.pool),
+        deadline_us=m.deadline((u, v), cost, t, r.pool, swapper is None),
         known_us=(-1, t),
         cause=((v, t), (v, t)),
         consumed=0,
@@ -103,6 +102,14 @@ def receive(m: ModelCore, s: State, a: Receive) -> State:
     m.up(s, msg.dst, who)
     if s.now_us < msg.arrive_us:
         raise NotEnabled(who, f"message {a.msg} arrives at {msg.arrive_us} us, now {s.now_us}")
+    if msg.kind is MsgKind.SWAP_DONE:
+        old = s.pairs.get(msg.pair)
+        if old is not None and old.status[old.end(msg.dst)] is _E.INCOMING:
+            raise NotEnabled(
+                who,
+                f"{msg.dst}'s half of pair {old.id} is itself still incoming: the swap notice "
+                "for the pair it became waits until the earlier one is taken",
+            )
     s = replace(s, messages=s.messages.remove(msg.id))
     if msg.kind is MsgKind.ROUTE:
         return receive_route(m, s, msg)
@@ -119,6 +126,13 @@ def receive(m: ModelCore, s: State, a: Receive) -> State:
             if p.status[i] is _E.INCOMING:
                 old = pairs.get(msg.pair)
                 carried = _E.DISCARDED if old is None else old.status[old.end(msg.dst)]
+                far = p.nodes[1 - i]
+                if carried in LIVE and p.epochs[1 - i] < s.heard_epoch[msg.dst].get(far, 0):
+                    carried = _E.DISCARDED  # the far half predates a crash this node heard of
+                    if old is not None:
+                        k = old.end(msg.dst)
+                        old = replace(old, status=set_end(old.status, k, _E.DISCARDED))
+                        pairs = pairs.set(old.id, old)
                 if old is not None and carried in LIVE:
                     k = old.end(msg.dst)
                     pairs = pairs.set(
@@ -140,7 +154,11 @@ def receive(m: ModelCore, s: State, a: Receive) -> State:
 
 
 def _receive_reset(m: ModelCore, s: State, msg: Message) -> State:
-    """``msg.src`` restarted with epoch ``msg.epoch``: halves shared with its older epochs go."""
+    """``msg.src`` restarted with epoch ``msg.epoch``: halves shared with its older epochs go,
+    and the node remembers the epoch (a swap notice arriving later may name an older half)."""
+    heard = s.heard_epoch[msg.dst]
+    if heard.get(msg.src, 0) < msg.epoch:
+        s = replace(s, heard_epoch=s.heard_epoch.set(msg.dst, heard.set(msg.src, msg.epoch)))
     pairs = s.pairs
     for p in s.pairs.values():
         q = p
@@ -185,6 +203,11 @@ def swap(m: ModelCore, s: State, a: Swap) -> State:
     # Effect: Bell-state measurement; Werner w = w1 * w2, so costs add (see physics).
     cost = m.cost_at(left, t) + m.cost_at(right, t) + m.scenario.swap_gate_cost_nnp
     pid, seg = s.next_id, (lo, hi)
+    swapper = _swapper(m, s, left.route, seg)
+    # The new pair's cut-off is never later than its inputs': a far end that has not yet
+    # heard of the swap discards its half on the input's cut-off.
+    deadline = m.deadline((x, y), cost, t, left.pool, swapper is None)
+    deadline = min(deadline, left.deadline_us, right.deadline_us)
     news: list[EndStatus] = []
     known: list[int] = []
     for p, k in ((left, 1 - il), (right, 1 - ir)):
@@ -204,10 +227,10 @@ def swap(m: ModelCore, s: State, a: Swap) -> State:
         pool=left.pool,
         route=left.route,
         segment=seg,
-        swapper=_swapper(m, s, left.route, seg),
+        swapper=swapper,
         cost_nnp=cost,
         stamp_us=t,
-        deadline_us=m.deadline((x, y), cost, t, left.pool),
+        deadline_us=deadline,
         known_us=(known[0], known[1]),
         cause=((a.node, t), (a.node, t)),
         consumed=0,
@@ -297,10 +320,9 @@ def expire(m: ModelCore, s: State, a: Expire) -> State:
     if not planted:  # the planted bug: a local decision at any time, partner not told
         if p.status[i] not in LIVE:
             raise NotEnabled(who, f"{a.node}'s half of pair {p.id} is {p.status[i].value}")
-        if s.now_us <= p.deadline_us:
-            raise NotEnabled(
-                who, f"pair {p.id} is usable until {p.deadline_us} us (now {s.now_us})"
-            )
+        until = m.expiry_us(p, i)
+        if s.now_us <= until:
+            raise NotEnabled(who, f"{a.node} keeps pair {p.id} until {until} us (now {s.now_us})")
     p = replace(p, status=set_end(p.status, i, _E.DISCARDED))
     return m.retire(replace(s, pairs=s.pairs.set(p.id, p)), (p.id,))
 

@@ -10,10 +10,9 @@ chosen over a link that is in fact down: generation on it then simply is not ena
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 
 from pqms_model.actions import ChooseRoute, DropRoute
-from pqms_model.core import ModelCore
+from pqms_model.core import ModelCore, replace
 from pqms_model.errors import NotEnabled
 from pqms_model.mutants import Mutant
 from pqms_model.state import Message, MsgKind, Route, Schedule, State

@@ -180,6 +180,7 @@ class State:
     routes: PMap[int, Route]  # routes in use (active, or with pairs still on them)
     nodes_down: frozenset[str]  # crashed nodes, not yet recovered
     epoch: PMap[str, int]  # crash count per node
+    heard_epoch: PMap[str, PMap[str, int]]  # per node: newest epoch it heard of each other node
     last_delivery: Delivery | None  # ghost: the latest use that ended at a receiver
     deliveries: int  # ghost: how many uses ended at a receiver
 
@@ -210,6 +211,7 @@ def initial_state(nodes: Iterable[str]) -> State:
         routes=pmap(),
         nodes_down=frozenset(),
         epoch=pmap({n: 0 for n in names}),
+        heard_epoch=pmap({n: pmap() for n in names}),
         last_delivery=None,
         deliveries=0,
     )

@@ -60,6 +60,7 @@ STATE_VARS = [
     "routes",
     "nodes_down",
     "epoch",
+    "heard_epoch",
     "last_delivery",
     "deliveries",
 ]
