@@ -99,7 +99,7 @@ class Pair:
     swapper: str | None  # the one end the schedule lets swap it; None: end-to-end
     cost_nnp: int  # log-Werner cost at stamp_us (rounded up)
     stamp_us: int
-    deadline_us: int  # shared cut-off: last send time (end-to-end pairs), else -1
+    deadline_us: int  # shared cut-off: last send (end-to-end) or swap time; stamp_us - 1: none
     known_us: tuple[int, int]  # ghost: when each end learned the pair was usable (-1: not yet)
     cause: tuple[tuple[str, int], tuple[str, int]]  # ghost: per end, (node, time) of the
     #                                                  event whose news makes it usable there

@@ -8,7 +8,9 @@ on the correct model (:meth:`Run.replay`). Ids are never guessed: the lookups
 
 The composite steps (:meth:`Run.route`, :meth:`Run.link_pair`, :meth:`Run.pooled_pair`,
 :meth:`Run.end_to_end`) advance time by the exact light times of the scenario
-(``scenario.light_us``) and receive exactly the messages they wait for.
+(``scenario.light_us``) and receive exactly the messages they wait for. :func:`short_max_wait`
+and :func:`poor_relay_memory` are the default mesh with one pool or node changed, for the runs of
+the resolved review notes (spec A5).
 
 >>> r = Run()
 >>> pid = r.pooled_pair()                      # earth -> moon, both halves in the pool
@@ -36,7 +38,7 @@ from pqms_model.errors import NotEnabled
 from pqms_model.invariants import INVARIANTS, Violation
 from pqms_model.model import Model
 from pqms_model.mutants import Mutant
-from pqms_model.scenario import Scenario, load_default
+from pqms_model.scenario import Scenario, default_scenario_text, load_default, parse_scenario_text
 from pqms_model.schedule import split, swappers
 from pqms_model.state import EndStatus, Message, MsgKind, Pair, Schedule, State
 
@@ -59,6 +61,8 @@ __all__ = [
     "Run",
     "all_violations",
     "last_us_with_cost_at_most",
+    "poor_relay_memory",
+    "short_max_wait",
 ]
 
 SCENARIO: Scenario = load_default()
@@ -69,6 +73,50 @@ POOL_EARTH_MOON, POOL_EARTH_MARS, POOL_MOON_MARS = 0, 1, 2
 LINK_EARTH_MOON, LINK_EARTH_L1, LINK_MOON_L1, LINK_L1_L2, LINK_L2_MARS = 0, 1, 2, 3, 4
 
 E = EndStatus
+
+
+_POOL_0 = 'a = "earth"\nb = "moon"\ntarget_size'  # where pool 0 starts in the default text
+
+
+def _edited(name: str, edits: list[tuple[str, str, str]]) -> Scenario:
+    """The default scenario's text with each ``(anchor, old, new)`` edit applied: the first
+    ``old`` after ``anchor`` becomes ``new``."""
+    text = default_scenario_text()
+    for anchor, old, new in edits:
+        start = text.index(anchor)
+        at = text.index(old, start)
+        text = text[:at] + new + text[at + len(old) :]
+    return parse_scenario_text(text, f"<{name}>")
+
+
+def short_max_wait() -> Scenario:
+    """The default mesh with pool 0 (earth -> moon) waiting at most 100 s (instead of 600 s)."""
+    sc = _edited(
+        "default, pool 0 max_wait_s = 100",
+        [(_POOL_0, "max_wait_s = 600.0", "max_wait_s = 100.0")],
+    )
+    assert sc.pools[POOL_EARTH_MOON].max_wait_us == 100_000_000
+    return sc
+
+
+def poor_relay_memory() -> Scenario:
+    """The default mesh with a 2000 s memory at relay-l1 (instead of 6 h) and pool 0's threshold
+    at fidelity 0.90 (instead of 0.95), so that a two-hop earth - relay-l1 - moon pair survives.
+
+    relay-l1 is then the worst memory of that route: the pairs it holds decay faster than the
+    earth - moon pair a swap there makes, whose fresh cut-off is later than its inputs'.
+    """
+    sc = _edited(
+        "default, relay-l1 T = 2000 s, pool 0 F = 0.90",
+        [
+            ('name = "relay-l1"', "coherence_s = 21600.0", "coherence_s = 2000.0"),
+            (_POOL_0, "threshold_fidelity = 0.95", "threshold_fidelity = 0.90"),
+        ],
+    )
+    assert sc.node(L1).coherence_us == 2_000_000_000
+    assert sc.node(L2).coherence_us == sc.node(EARTH).coherence_us == 21_600_000_000
+    assert sc.pools[POOL_EARTH_MOON].threshold_fidelity == 0.90
+    return sc
 
 
 def all_violations(m: Model, s: State) -> list[Violation]:

@@ -25,14 +25,20 @@ import pytest
 
 from pqms_model.actions import (
     Admit,
+    AdvanceTime,
+    ChooseRoute,
     Crash,
     DelayMessage,
     Deliver,
     Expire,
+    GenerateLink,
     LinkDown,
+    Receive,
     Recover,
+    Swap,
     UsePair,
 )
+from pqms_model.errors import NotEnabled
 from pqms_model.invariants import INVARIANTS, InvariantKind, violations
 from pqms_model.model import Model
 from pqms_model.mutants import Mutant
@@ -51,6 +57,8 @@ from tests.builders import (
     SCENARIO,
     Run,
     last_us_with_cost_at_most,
+    poor_relay_memory,
+    short_max_wait,
 )
 
 E = EndStatus
@@ -316,11 +324,115 @@ def test_pool_consistency_holds_while_the_partner_is_down_or_its_reset_travels()
 
 
 def test_pool_consistency_holds_after_the_shared_cutoff() -> None:
+    """The sender discards right after the cut-off; the receiver still pools its half (it waits
+    for the bits of a use sent at the cut-off). One microsecond earlier it would be a violation."""
     r = Run()
     pid = r.pooled_pair()
-    r.advance_to(r.pair(pid).deadline_us + 1).step(Expire(pid, MOON))
-    assert r.pair(pid).status == (E.POOLED, E.DISCARDED)
+    deadline = r.pair(pid).deadline_us
+    r.advance_to(deadline + 1).step(Expire(pid, EARTH))
+    assert r.pair(pid).status == (E.DISCARDED, E.POOLED)
     assert check("pool-consistency", r) is None
+    early = replace(r.s, now_us=deadline)
+    reason = check("pool-consistency", r, early)
+    assert reason is not None and reason.startswith(f"pair {pid} is pooled at moon but discarded")
+
+
+# The runs of the resolved review notes (spec A5, E5): the protocol violated pool-consistency
+# before the model owner's fixes. Each replays the note's actions on the correct model, checking
+# every invariant after every step, up to the step the fix now rejects.
+
+
+def test_pool_consistency_holds_when_a_reset_is_overtaken_by_a_swap() -> None:
+    """Regression (spec E5): earth takes moon's RESET, then relay-l1 swaps a pair whose moon
+    half was lost in the crash; earth must not learn the new pair as usable. The note's 17
+    steps: the SWAP_DONE (step 16) now discards earth's end, and A7 (step 17) is rejected."""
+    r = Run()
+    rid = r.s.next_id
+    r.step(ChooseRoute(POOL_EARTH_MOON, VIA_L1, Schedule.SEQUENTIAL))
+    r.step(AdvanceTime(r.light(EARTH, L1)))
+    for msg in r.msgs(MsgKind.ROUTE, route=rid):
+        r.step(Receive(msg.id))
+    left, right = r.s.next_id, r.s.next_id + 4  # generate_link uses 3 ids, its herald 1
+    r.step(GenerateLink(rid, 0), GenerateLink(rid, 1))
+    r.step(AdvanceTime(r.light(L1, MOON)))
+    for msg in r.msgs(MsgKind.HERALD):
+        r.step(Receive(msg.id))
+    r.step(Crash(MOON), Recover(MOON), AdvanceTime(r.light(MOON, EARTH)))
+    r.step(Receive(r.msg_id(MsgKind.RESET, dst=EARTH)))
+    assert r.s.heard_epoch[EARTH] == {MOON: 1}
+    assert r.msgs(MsgKind.RESET, dst=L1)  # relay-l1 has not heard of the crash yet
+    top = r.s.next_id
+    r.step(Swap(left, right, L1))
+    assert r.pair(top).status == (E.INCOMING, E.LOST) and r.pair(top).epochs == (0, 0)
+    r.step(AdvanceTime(r.light(L1, EARTH)), Receive(r.msg_id(MsgKind.SWAP_DONE, dst=EARTH)))
+    assert len(r.log) == 16
+    assert r.pair(top).status == (E.DISCARDED, E.LOST)  # moon's half predates epoch 1
+    assert left not in r.s.pairs  # earth's old half discarded too: memory freed
+    assert r.m.free_memory(r.s, EARTH) == SCENARIO.node(EARTH).memory_capacity
+    with pytest.raises(NotEnabled, match=f"earth's half of pair {top} is discarded, not ready"):
+        r.step(Admit(top, EARTH))
+    # the pre-fix effect (earth's end READY) and the admission are still caught
+    ready = with_pair(r.s, top, status=(E.READY, E.LOST), known_us=(r.s.now_us, -1))
+    admitted = r.m.step(ready, Admit(top, EARTH))
+    reason = check("pool-consistency", r, admitted)
+    assert reason is not None and reason.startswith(f"pair {top} is pooled at earth but lost")
+
+
+def test_pool_consistency_holds_when_a_far_end_expires_before_the_swap_news() -> None:
+    """Regression (spec A5), the note's run: pool 0 waits at most 100 s; relay-l1 swaps at the
+    hops' old cut-off (100 s after their stamp) and moon expires its old half 1 us later, while
+    the SWAP_DONE is in flight. Intermediate pairs now get the fidelity bound only, so step 13
+    (A8 at moon) is rejected; the rest of the run, without it, violates nothing."""
+    r = Run(scenario=short_max_wait())
+    max_wait = r.scenario.pools[POOL_EARTH_MOON].max_wait_us
+    rid = r.s.next_id
+    r.step(ChooseRoute(POOL_EARTH_MOON, VIA_L1, Schedule.SEQUENTIAL))
+    r.step(AdvanceTime(r.light(EARTH, L1)))
+    for msg in r.msgs(MsgKind.ROUTE, route=rid):
+        r.step(Receive(msg.id))
+    left, right = r.s.next_id, r.s.next_id + 4
+    r.step(GenerateLink(rid, 0), GenerateLink(rid, 1))
+    stamp = r.s.now_us
+    r.step(AdvanceTime(r.light(L1, MOON)))
+    for msg in r.msgs(MsgKind.HERALD):
+        r.step(Receive(msg.id))
+    r.advance_to(stamp + max_wait)  # the inputs' cut-off before the fix
+    top = r.s.next_id
+    r.step(Swap(left, right, L1), AdvanceTime(1))
+    assert len(r.log) == 12
+    assert r.pair(right).deadline_us > stamp + max_wait  # the fidelity bound, ~569 s
+    assert r.pair(top).deadline_us == r.s.now_us - 1 + max_wait  # end-to-end: max_wait binds
+    with pytest.raises(NotEnabled, match=f"moon keeps pair {right} until"):
+        r.step(Expire(right, MOON))
+    r.receive(r.msgs(MsgKind.SWAP_DONE, new_pair=top))
+    r.step(Admit(top, EARTH))
+    assert r.pair(top).status == (E.POOLED, E.READY)
+
+
+def test_pool_consistency_holds_when_the_swap_cutoff_is_its_inputs() -> None:
+    """Regression (spec A5) where the minimum binds: relay-l1 is the worst memory, so the
+    swapped earth - moon pair would outlive the relay-l1 - moon pair it came from. Moon's
+    SWAP_DONE is delayed; moon expires its old half right after that half's cut-off; earth has
+    pooled the new pair. When moon's news arrives its end is DISCARDED — after the new pair's
+    cut-off, which is its inputs'. With the fresh (pre-fix) cut-off it would be a violation."""
+    r = Run(scenario=poor_relay_memory())
+    _, left, right = heralded_two_hop(r)
+    t = r.s.now_us
+    top = r.swap(left, right, L1)
+    p = r.pair(top)
+    fresh = r.m.deadline(p.nodes, p.cost_nnp, t, POOL_EARTH_MOON)
+    assert p.deadline_us == r.pair(right).deadline_us < fresh
+    late = r.msg(MsgKind.SWAP_DONE, dst=MOON)
+    r.step(DelayMessage(late.id, fresh - late.arrive_us))  # arrives at the fresh cut-off
+    r.receive(r.msgs(MsgKind.SWAP_DONE, dst=EARTH)).step(Admit(top, EARTH))
+    r.advance_to(r.pair(right).deadline_us + 1).step(Expire(right, MOON))
+    assert r.pair(top).status == (E.POOLED, E.INCOMING)  # moon's half: listed under right
+    r.receive(r.msgs(MsgKind.SWAP_DONE, dst=MOON))
+    assert r.pair(top).status == (E.POOLED, E.DISCARDED) and r.s.now_us == fresh
+    assert check("pool-consistency", r) is None  # the new pair's cut-off has passed
+    before_fix = with_pair(r.s, top, deadline_us=fresh)
+    reason = check("pool-consistency", r, before_fix)
+    assert reason is not None and reason.startswith(f"pair {top} is pooled at earth but discarded")
 
 
 # --- no-silent-failure ------------------------------------------------------------------------
@@ -429,6 +541,25 @@ def test_swap_follows_schedule_detects_a_pair_whose_route_is_gone() -> None:
     gone = replace(r.s, routes=r.s.routes.remove(rid))
     reason = check("swap-follows-schedule", r, gone)
     assert reason is not None and reason.endswith(f"names route {rid}, which is gone")
+
+
+def test_swap_follows_schedule_detects_a_segment_off_the_schedule_tree() -> None:
+    """A pair that joins the right path nodes for its segment, but a segment the route's
+    schedule never makes: sequential over three hops makes (0, 1), (1, 2), (0, 2), (2, 3), (0, 3),
+    never (1, 3)."""
+    r = Run()
+    rid = r.route(POOL_EARTH_MARS, (EARTH, L1, L2, MARS), Schedule.SEQUENTIAL)
+    last = r.link_pair(rid, 2)
+    assert check("swap-follows-schedule", r) is None
+    stretched = with_pair(r.s, last, nodes=(L1, MARS), segment=(1, 3))
+    reason = check("swap-follows-schedule", r, stretched)
+    assert reason == (
+        f"pair {last} spans segment (1, 3), which the sequential schedule of route {rid} never "
+        "makes"
+    )
+    route = replace(r.s.routes[rid], schedule=Schedule.NESTED)  # (0 1)((1 2)(2 3)): has (1, 3)
+    nested = replace(stretched, routes=stretched.routes.set(rid, route))
+    assert check("swap-follows-schedule", r, nested) is None
 
 
 @pytest.mark.parametrize("schedule", list(Schedule), ids=lambda s: s.value)
@@ -629,7 +760,7 @@ def test_one_sided_expiry_breaks_pool_consistency() -> None:
     r = Run(Mutant.ONE_SIDED_EXPIRY, check=False)
     pid = r.pooled_pair()
     r.step(Expire(pid, MOON))  # long before the shared cut-off; earth is not told
-    check_refuted(r, "pool-consistency", at=len(r.log), rejected="is usable until")
+    check_refuted(r, "pool-consistency", at=len(r.log), rejected=f"moon keeps pair {pid} until")
 
 
 def test_crash_silent_breaks_no_silent_failure() -> None:
@@ -652,6 +783,25 @@ def test_double_swap_breaks_no_double_use() -> None:
     r.swap(a, b, L1)
     r.swap(b, c, L2)
     check_refuted(r, "no-double-use", at=len(r.log), rejected="at relay-l1, not relay-l2")
+
+
+def test_double_swap_breaks_swap_follows_schedule() -> None:
+    """Relay-l2 swaps the middle pair of earth - relay-l1 - relay-l2 - mars, which the
+    sequential schedule gives to relay-l1: the new relay-l1 - mars pair spans segment (1, 3),
+    outside the schedule's tree. No pair is consumed twice: only swap-follows-schedule sees it."""
+    r = Run(Mutant.DOUBLE_SWAP, check=False)
+    rid = r.route(POOL_EARTH_MARS, (EARTH, L1, L2, MARS), Schedule.SEQUENTIAL)
+    _, b, c = r.generate(rid, 0), r.generate(rid, 1), r.generate(rid, 2)
+    r.receive(r.msgs(MsgKind.HERALD))
+    assert (r.pair(b).swapper, r.pair(c).swapper) == (L1, L2)
+    top = r.swap(b, c, L2)
+    assert r.pair(top).nodes == (L1, MARS) and r.pair(top).segment == (1, 3)
+    assert r.broken() == {"swap-follows-schedule"}
+    reason = check("swap-follows-schedule", r)
+    assert reason == (
+        f"pair {top} spans segment (1, 3), which the sequential schedule of route {rid} never makes"
+    )
+    check_refuted(r, "swap-follows-schedule", at=len(r.log), rejected="at relay-l1, not relay-l2")
 
 
 def test_swap_no_wait_breaks_causality() -> None:

@@ -66,6 +66,8 @@ from tests.builders import (
     POOL_EARTH_MOON,
     SCENARIO,
     Run,
+    poor_relay_memory,
+    short_max_wait,
 )
 
 E = EndStatus
@@ -293,6 +295,35 @@ def receive_before_arrival() -> tuple[Run, Action]:
     return r, Receive(r.msg_id(MsgKind.ROUTE, route=rid))
 
 
+def three_hop_swapped_twice(r: Run) -> tuple[int, int]:
+    """Route earth - relay-l1 - relay-l2 - mars (SEQUENTIAL): the three hops heralded, A5 at
+    relay-l1, its news taken at relay-l2, A5 at relay-l2; then time passes until relay-l2's news
+    has reached earth. Both swap notices to earth have arrived, none is taken: (middle, top)."""
+    rid = r.route(POOL_EARTH_MARS, (EARTH, L1, L2, MARS), SEQ)
+    a, b, c = r.generate(rid, 0), r.generate(rid, 1), r.generate(rid, 2)
+    r.receive(r.msgs(MsgKind.HERALD))
+    middle = r.swap(a, b, L1)
+    r.receive(r.msgs(MsgKind.SWAP_DONE, dst=L2))
+    top = r.swap(middle, c, L2)
+    r.advance(r.light(L2, EARTH))
+    assert all(x.arrive_us <= r.s.now_us for x in r.msgs(MsgKind.SWAP_DONE, dst=EARTH))
+    return middle, top
+
+
+@guard(
+    "receive",
+    "earth's half of pair 17 is itself still incoming: the swap notice for the pair it became "
+    "waits until the earlier one is taken",
+)
+def receive_swap_notice_before_the_earlier_one() -> tuple[Run, Action]:
+    """Relay-l2's notice names, as its old pair, the pair relay-l1's swap made; earth's half of
+    that pair is still incoming until relay-l1's notice is taken."""
+    r = Run()
+    middle, top = three_hop_swapped_twice(r)
+    assert middle == 17 and r.status(middle, EARTH) is E.INCOMING
+    return r, Receive(r.msg_id(MsgKind.SWAP_DONE, dst=EARTH, new_pair=top))
+
+
 # swap (A5) ------------------------------------------------------------------------------------
 
 
@@ -513,10 +544,24 @@ def expire_spent_half() -> tuple[Run, Action]:
     return r, Expire(pid, EARTH)
 
 
-@guard("expire", "is usable until")
+@guard("expire", "moon keeps pair 3 until 601436581 us (now 2564442)")
 def expire_before_deadline() -> tuple[Run, Action]:
     r = Run()
-    return r, Expire(r.pooled_pair(), MOON)
+    pid = r.pooled_pair()
+    assert pid == 3 and r.pair(pid).deadline_us + r.light(EARTH, MOON) == 601_436_581
+    return r, Expire(pid, MOON)
+
+
+@guard("expire", "moon keeps pair 3 until 601436581 us (now 600154361)")
+def expire_receiver_while_the_bits_may_fly() -> tuple[Run, Action]:
+    """Past the cut-off the sender may discard, but the receiver keeps its half one light time
+    longer: a use sent at the cut-off (600154360 us) arrives at 601436581 us."""
+    r = Run()
+    pid = r.pooled_pair()
+    assert r.pair(pid).deadline_us == 600_154_360
+    r.advance_to(r.pair(pid).deadline_us + 1)
+    r.m.step(r.s, Expire(pid, EARTH))  # the sender's half: enabled
+    return r, Expire(pid, MOON)
 
 
 # use_pair (A9) --------------------------------------------------------------------------------
@@ -932,6 +977,24 @@ def test_cutoff_is_the_last_send_time_meeting_the_threshold_at_the_receiver() ->
     assert r.m.cost_at(p, p.deadline_us) <= margin < r.m.cost_at(p, p.deadline_us + 1)
 
 
+def test_generate_link_intermediate_cutoff_has_no_max_wait() -> None:
+    """``max_wait`` limits how long the pool waits for an end-to-end pair; an intermediate pair
+    gets the fidelity bound only (spec §2.4). With pool 0 waiting at most 100 s, a direct pair's
+    cut-off is 100 s after its stamp, while the hops of a two-hop route last until the threshold
+    binds."""
+    r = Run(scenario=short_max_wait())
+    max_wait = r.scenario.pools[POOL_EARTH_MOON].max_wait_us
+    direct = r.pair(r.link_pair(r.route(), 0))
+    assert direct.swapper is None and direct.deadline_us == direct.stamp_us + max_wait
+    _, left, right = two_hop_heralded(r)
+    margin = r.scenario.pools[POOL_EARTH_MOON].threshold_nnp - r.m.transit_decay(EARTH, MOON)
+    for pid in (left, right):
+        p = r.pair(pid)
+        assert p.swapper == L1 and p.deadline_us > p.stamp_us + max_wait
+        assert p.deadline_us == r.m.deadline(p.nodes, p.cost_nnp, p.stamp_us, 0, False)
+        assert r.m.cost_at(p, p.deadline_us) <= margin < r.m.cost_at(p, p.deadline_us + 1)
+
+
 def test_receive_herald_effect() -> None:
     r = Run()
     pid = r.generate(r.route(), 0)
@@ -965,6 +1028,31 @@ def test_receive_link_state_keeps_the_newest_news() -> None:
     assert not r.m.believes_down(r.s, MARS, LINK_EARTH_L1)
 
 
+def test_receive_swap_notices_in_the_order_of_the_swaps() -> None:
+    """Regression (spec A4, resolved review note): earth took relay-l2's swap notice before
+    relay-l1's, copied INCOMING into the end-to-end pair and stranded it. The note's run is now
+    rejected at that receive (``receive_swap_notice_before_the_earlier_one``); taken in the
+    order of the swaps, the notices make the end-to-end pair usable, and a use is delivered."""
+    r = Run()
+    middle, top = three_hop_swapped_twice(r)
+    first = r.msg(MsgKind.SWAP_DONE, dst=EARTH, new_pair=middle)
+    later = r.msg(MsgKind.SWAP_DONE, dst=EARTH, new_pair=top)
+    assert later.pair == middle and first.arrive_us < later.arrive_us == r.s.now_us
+    with pytest.raises(NotEnabled, match=f"earth's half of pair {middle} is itself still incoming"):
+        r.step(Receive(later.id))
+    assert r.status(middle, EARTH) is E.INCOMING and r.status(top, EARTH) is E.INCOMING
+    r.step(Receive(first.id))
+    assert r.status(middle, EARTH) is E.READY  # the earlier swap's pair, known at earth
+    r.step(Receive(later.id))
+    assert r.status(top, EARTH) is E.READY and middle not in r.s.pairs  # merged: retired
+    r.receive(r.msgs(MsgKind.SWAP_DONE, dst=MARS))
+    assert r.pair(top).status == (E.READY, E.READY)
+    r.admit_both(top).step(UsePair(top, EARTH))
+    r.advance(r.light(EARTH, MARS)).step(Deliver(r.msg_id(MsgKind.BITS, pair=top)))
+    d = r.s.last_delivery
+    assert d is not None and d.outcome is Outcome.DELIVERED
+
+
 def test_receive_reset_discards_halves_shared_with_the_old_epoch() -> None:
     r = Run()
     keep = r.pooled_pair()
@@ -972,10 +1060,26 @@ def test_receive_reset_discards_halves_shared_with_the_old_epoch() -> None:
     assert r.s.epoch[MOON] == 1 and r.pair(keep).status == (E.POOLED, E.LOST)
     reset = r.msg(MsgKind.RESET, dst=EARTH)
     assert reset.epoch == 1 and reset.pair == -1
+    assert r.s.heard_epoch[EARTH] == {}  # nothing heard yet: every epoch counts as 0
     r.receive([reset])
     assert keep not in r.s.pairs  # discarded at earth, lost at moon: retired
+    assert r.s.heard_epoch[EARTH] == {MOON: 1}  # earth remembers moon's new epoch
+    assert all(r.s.heard_epoch[n] == {} for n in SCENARIO.node_names if n != EARTH)
     fresh = r.pooled_pair(next(iter(r.s.routes)))
     assert r.pair(fresh).epochs == (0, 1)
+
+
+def test_receive_reset_remembers_the_newest_epoch() -> None:
+    """Two crashes of moon: the RESETs of epochs 1 and 2 arrive together; taken newest first,
+    the older one does not lower what earth heard."""
+    r = Run().step(Crash(MOON), Recover(MOON), Crash(MOON), Recover(MOON))
+    one, two = sorted(r.msgs(MsgKind.RESET, dst=EARTH), key=lambda x: x.epoch)
+    assert (one.epoch, two.epoch) == (1, 2) and one.arrive_us == two.arrive_us
+    r.advance_to(two.arrive_us).step(Receive(two.id))
+    assert r.s.heard_epoch[EARTH] == {MOON: 2}
+    r.step(Receive(one.id))
+    assert r.s.heard_epoch[EARTH] == {MOON: 2}
+    assert r.s.epoch[MOON] == 2 and r.s.heard_epoch[MOON] == {}
 
 
 def test_swap_effect() -> None:
@@ -998,6 +1102,27 @@ def test_swap_effect() -> None:
     r.receive(done)
     assert r.pair(top).status == (E.READY, E.READY)
     assert left not in r.s.pairs and right not in r.s.pairs  # merged and swapped: retired
+
+
+def test_swap_cutoff_is_bounded_by_its_inputs() -> None:
+    """Regression (spec A5, resolved review note): the new pair's cut-off is the minimum of its
+    own and its inputs'. With relay-l1 the worst memory, the earth - moon pair a swap there makes
+    would decay slowly enough to outlive the relay-l1 - moon pair it was built from."""
+    r = Run(scenario=poor_relay_memory())
+    _, left, right = two_hop_heralded(r)
+    lp, rp, t = r.pair(left), r.pair(right), r.s.now_us
+    top = r.swap(left, right, L1)
+    p = r.pair(top)
+    fresh = r.m.deadline(p.nodes, p.cost_nnp, t, POOL_EARTH_MOON)  # end-to-end: max_wait too
+    assert rp.deadline_us < lp.deadline_us and rp.deadline_us < fresh  # the inputs' binds
+    assert p.deadline_us == min(fresh, lp.deadline_us, rp.deadline_us) == rp.deadline_us
+    # in the default scenario the fresh cut-off is the earlier one: the minimum changes nothing
+    d = Run()
+    _, left, right = two_hop_heralded(d)
+    lp, rp, t = d.pair(left), d.pair(right), d.s.now_us
+    p = d.pair(d.swap(left, right, L1))
+    fresh = d.m.deadline(p.nodes, p.cost_nnp, t, POOL_EARTH_MOON)
+    assert p.deadline_us == fresh < min(lp.deadline_us, rp.deadline_us)
 
 
 def test_swap_carries_a_lost_half_into_the_new_pair() -> None:
@@ -1054,12 +1179,47 @@ def test_admit_effect() -> None:
 
 
 def test_expire_effect() -> None:
+    """The sender discards right after the shared cut-off, the receiver one light time later."""
     r = Run()
     pid = r.pooled_pair()
-    r.advance_to(r.pair(pid).deadline_us + 1).step(Expire(pid, MOON))
-    assert r.pair(pid).status == (E.POOLED, E.DISCARDED)
-    r.step(Expire(pid, EARTH))
+    deadline = r.pair(pid).deadline_us
+    assert r.m.expiry_us(r.pair(pid), 0) == deadline  # earth, the pool's sender
+    assert r.m.expiry_us(r.pair(pid), 1) == deadline + r.light(EARTH, MOON)  # moon, the receiver
+    r.advance_to(deadline + 1).step(Expire(pid, EARTH))
+    assert r.pair(pid).status == (E.DISCARDED, E.POOLED)
+    r.advance_to(deadline + r.light(EARTH, MOON) + 1).step(Expire(pid, MOON))
     assert pid not in r.s.pairs
+    assert r.m.free_memory(r.s, MOON) == SCENARIO.node(MOON).memory_capacity
+
+
+def test_expire_receiver_keeps_its_half_until_the_bits_arrive() -> None:
+    """Regression (spec A8, resolved review note): the receiver expired its half while the bits
+    of a use sent at the cut-off were in flight, and the use failed. The note's run — pooled
+    pair; advance to the cut-off; A9 at earth; advance 1 us; A8 at moon; advance L - 1; A10 —
+    is now rejected at A8, and without it the use is delivered. (No invariant caught the old
+    behaviour: the failure was reported, FAILED_LOST; it was a liveness bug.)"""
+    r = Run()
+    pid = r.pooled_pair()
+    deadline, light = r.pair(pid).deadline_us, r.light(EARTH, MOON)
+    r.advance_to(deadline).step(UsePair(pid, EARTH)).advance(1)
+    with pytest.raises(NotEnabled, match=f"moon keeps pair {pid} until {deadline + light} us"):
+        r.step(Expire(pid, MOON))
+    r.advance(light - 1).step(Deliver(r.msg_id(MsgKind.BITS, pair=pid)))
+    d = r.s.last_delivery
+    assert d is not None and d.outcome is Outcome.DELIVERED and not d.half_lost
+    assert d.send_us == deadline and d.deliver_us == deadline + light
+
+
+def test_expire_only_the_receiver_of_an_end_to_end_pair_waits_for_the_bits() -> None:
+    """An intermediate pair has no bits to wait for: its ends, the pool's receiver included,
+    keep their halves until the shared cut-off only."""
+    r = Run()
+    _, _, right = two_hop_heralded(r)
+    p = r.pair(right)
+    assert p.nodes == (L1, MOON) and p.swapper == L1  # moon is the pool's receiver
+    assert r.m.expiry_us(p, 0) == r.m.expiry_us(p, 1) == p.deadline_us
+    r.advance_to(p.deadline_us + 1).step(Expire(right, MOON), Expire(right, L1))
+    assert right not in r.s.pairs
 
 
 def test_expire_a_pending_half() -> None:

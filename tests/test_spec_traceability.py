@@ -11,7 +11,7 @@ Parses the spec's Markdown tables and headings and fails when
 * a listed test node id does not exist (the file is parsed with ``ast`` and the function found);
 * a mutant in the §6 table is not in the ``Mutant`` enum, or the reverse, or its ``breaks`` differ;
 * a state variable, record field, enum member or scenario field in §1/§2 is not in the code, or
-  the reverse;
+  the reverse; or the ITF ``vars`` in §7 are not ``trace.STATE_VARS`` (every state variable);
 * a rejection reason quoted in §3/§4 is not one the rules raise, or the reverse;
 * a proofs cell that is not ``—`` names an obligation the ``proofs`` package does not register —
   checked whenever ``proofs`` has an obligations registry (``OBLIGATIONS`` in ``proofs`` or
@@ -29,7 +29,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pqms_model import core, model, rules_environment, rules_pairs, rules_routing, scenario, state
+from pqms_model import (
+    core,
+    model,
+    rules_environment,
+    rules_pairs,
+    rules_routing,
+    scenario,
+    state,
+    trace,
+)
 from pqms_model.actions import ACTION_TYPES, ENVIRONMENT_ACTIONS, PROTOCOL_ACTIONS
 from pqms_model.invariants import INVARIANTS
 from pqms_model.mutants import Mutant
@@ -418,6 +427,18 @@ def test_enum_tables_match_the_enums() -> None:
         assert [first_name(r[0]) for r in rows] == [m.name for m in enum_cls], enum_cls.__name__
     assert "`LIVE = {PENDING, READY, POOLED}`" in TEXT
     assert {s.name for s in state.LIVE} == {"PENDING", "READY", "POOLED"}
+
+
+def test_trace_vars_match_the_state() -> None:
+    """§7's ITF ``vars`` are ``trace.STATE_VARS`` in order, plus ``action``; they are every
+    ``State`` variable, and the count the text gives is right."""
+    body = "\n".join(section(7))
+    found = re.search(r'"vars":\s*\[([^\]]*)\]', body)
+    assert found, "§7 has no ITF vars list"
+    assert re.findall(r'"([a-z_]+)"', found[1]) == [*trace.STATE_VARS, "action"]
+    fields = [f.name for f in dataclasses.fields(state.State)]
+    assert sorted(trace.STATE_VARS) == sorted(fields), f"STATE_VARS vs State: {fields}"
+    assert f"<the {len(fields)} state vars>" in body
 
 
 def test_scenario_field_table_matches_the_loader() -> None:
