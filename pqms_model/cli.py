@@ -28,6 +28,8 @@ SUBCOMMANDS: dict[str, str] = {
     "replay": "re-execute an ITF trace on the model and report the first violated invariant",
     "mutants": "list the planted-bug variants and the invariants each breaks",
     "feasibility": "memory coherence each pool needs, and the distance a memory allows",
+    "simulate": "the pool against reactive distribution: set-up and signal latency, hit rate, "
+    "fidelity, rate bound",
     "spec": "print the invariant and mutant registries the checkers use",
 }
 
@@ -40,7 +42,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="pqms", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = _Parser(
+        prog="pqms",
+        description="Check the Proactive Quantum Mesh System: model, proofs, traces, simulation.",
+    )
     parser.add_argument("--version", action="version", version=f"pqms {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, help_text in SUBCOMMANDS.items():

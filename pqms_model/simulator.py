@@ -1,0 +1,363 @@
+"""Discrete-event simulator: the routing and pool policies drive ``Model.step``.
+
+See ``spec/simulator.md``.
+
+:class:`Simulator` is the engine of :mod:`pqms_model.sim_engine` plus the policies' reactions,
+run whenever events changed something (local processing takes no time):
+
+- **routing** (:func:`pqms_model.routing.route_actions`): choose a route, fail over when the
+  sender's view shows a link of it down, re-optimise when the view changes, and drop a route
+  that stalls (no pair for ``stall_factor`` x its expected fill time: a crashed relay sends no
+  link-state news);
+- **pairs**: cut off an end after the pair's deadline, admit end-to-end pairs at both ends,
+  swap a pair ready at its swapper with a ready sibling (the schedule's other half);
+- **uses**: serve waiting requests from the pool, earliest deadline first;
+- **generation** (:mod:`pqms_model.pool_policy`): per route, the chains it should build
+  (target minus pooled minus in progress, within reserved memory) and so the hops that want a
+  pair; a link with wanted hops succeeds after an exponential wait at its rate.
+
+Generation planning counts pairs across the mesh (an idealisation: deployed, each hop would
+learn the pool's deficit from the sender, one light time later); every decision is still only
+an action the model accepts, so safety never rests on it.
+
+>>> from pqms_model.scenario import load_default
+>>> sim = Simulator(load_default(), seed=1)
+>>> sim.run_until(600 * 1_000_000)           # ten simulated minutes
+>>> pm = sim.metrics.pools[0]                # earth->moon, 0.5 requests per second
+>>> pm.requests, pm.hits, max(pm.setup_us)   # five waited for a pair, at most 2.6 s
+(298, 293, 2569369)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pqms_model.actions import (
+    Admit,
+    Deliver,
+    DropRoute,
+    Expire,
+    GenerateLink,
+    Receive,
+    Swap,
+    UsePair,
+)
+from pqms_model.cost import US_PER_S
+from pqms_model.mutants import Mutant
+from pqms_model.pool_policy import Mode, PolicyConfig, proactive_target, want_levels
+from pqms_model.routing import route_actions
+from pqms_model.scenario import Scenario
+from pqms_model.sim_bounds import max_flow_bound_hz
+from pqms_model.sim_engine import _EXPIRE, _LINK, _WAKE, Engine, SimulationViolation, _siblings
+from pqms_model.state import LIVE, EndStatus, MsgKind
+
+__all__ = ["ModeRun", "SimulationViolation", "Simulator", "run_mode"]
+
+_E = EndStatus
+
+
+class Simulator(Engine):
+    """A run of one mode on one scenario: the engine plus the policies (module docstring)."""
+
+    def _settle(self) -> None:
+        idx = self.index
+        while True:
+            if self._mem_blocked and (idx.total < self._blocked_total or self._freed):
+                self._dirty_pools |= self._mem_blocked
+                self._mem_blocked.clear()
+                self._freed = False
+                self._blocked_total = 1 << 62
+            if self._routing:
+                pools = sorted(self._routing)
+                self._routing.clear()
+                for pool in pools:
+                    self._route(pool)
+            while self._dirty_pairs:
+                self._react(self._dirty_pairs.popleft())
+            if self._dirty_pools:
+                pools = sorted(self._dirty_pools)
+                self._dirty_pools.clear()
+                for pool in pools:
+                    self._serve(pool)
+                for pool in pools:
+                    self._plan(pool)
+            if not (self._routing or self._dirty_pairs or self._dirty_pools):
+                return
+
+    # --- routing --------------------------------------------------------------------------
+
+    def _route(self, pool: int) -> None:
+        st = self.state
+        if self.scenario.pools[pool].a in st.nodes_down:
+            return  # the sender decides; it is down
+        now = st.now_us
+        avoid_map = self._avoid[pool]
+        for path in [p for p, until in avoid_map.items() if until <= now]:
+            del avoid_map[path]
+        stalled = [
+            r
+            for r in self._active[pool]
+            if self._short[pool]
+            and self._level.get(r, 0) > 0
+            and now - self._memo[r].progress_us > self._stall[r]
+        ]
+        for r in stalled:
+            avoid_map[st.routes[r].path] = now + self._stall[r]
+            self._push(now + self._stall[r], _WAKE, pool, -1)
+        proactive = self.cfg.mode is Mode.PROACTIVE
+        waiting = bool(self._waiting[pool])
+        acts = route_actions(
+            self.router,
+            st,
+            pool,
+            self._memo,
+            want_route=proactive or waiting,
+            stalled=stalled,
+            avoid=frozenset(avoid_map),
+        )
+        session = not proactive and self.cfg.route_per_session and not waiting
+        if session and all(self.index.chains(r) == 0 for r in self._active[pool]):
+            acts = [DropRoute(r) for r in self._active[pool]]  # the session is over
+        for act in acts:
+            self._step(act)
+
+    # --- pairs: cut-off, admission, swaps ---------------------------------------------------
+
+    def _react(self, pid: int) -> None:
+        st = self.state
+        for mid in self._msg_wait.pop(pid, ()):
+            msg = st.messages.get(mid)
+            if msg is not None:
+                act = Deliver(mid) if msg.kind is MsgKind.BITS else Receive(mid)
+                if not self._step(act):
+                    self._msg_wait.setdefault(pid, []).append(mid)
+            st = self.state
+        p = st.pairs.get(pid)
+        if p is None:
+            return
+        now, down = st.now_us, st.nodes_down
+        if now > p.deadline_us:
+            for i in (0, 1):
+                if p.status[i] in LIVE and p.nodes[i] not in down:
+                    until = self.model.expiry_us(p, i)  # the receiver waits for late bits
+                    if now > until:
+                        self._step(Expire(pid, p.nodes[i]))
+                    else:
+                        self._push(until + 1, _EXPIRE, pid)
+            return
+        if p.swapper is None:
+            for i in (0, 1):
+                if p.status[i] is _E.READY:
+                    self._step(Admit(pid, p.nodes[i]))
+            return
+        node = p.swapper
+        if p.status[p.end(node)] is not _E.READY or pid not in self.index.ready.get(
+            (p.route, p.segment[0], p.segment[1]), ()
+        ):
+            return
+        r = st.routes[p.route]
+        key = (len(r.path) - 1, r.schedule)
+        sib = self._sibling_cache.get(key)
+        if sib is None:
+            sib = self._sibling_cache[key] = _siblings(*key)
+        i, j = sib[p.segment]
+        for cand in self.index.ready.get((p.route, i, j), ()):
+            if st.pairs[cand].deadline_us >= now:
+                self._step(Swap(pid, cand, node))
+                return
+
+    # --- uses -------------------------------------------------------------------------------
+
+    def _serve(self, pool: int) -> None:
+        queue = self._waiting[pool]
+        pl = self.scenario.pools[pool]
+        if not queue or pl.a in self.state.nodes_down:
+            return
+        pooled = self.index.sender_pooled[pool]
+        pm = self.metrics.pools[pool]
+        for pid in sorted(pooled, key=lambda i: (pooled[i], i)):  # earliest deadline first
+            if not queue:
+                return
+            if self._step(UsePair(pid, pl.a)):
+                now, t_req = self.state.now_us, queue.popleft()
+                pm.setup_us.append(now - t_req)
+                if now == t_req:
+                    pm.hits += 1
+
+    # --- generation -------------------------------------------------------------------------
+
+    def _plan(self, pool: int) -> None:
+        st, idx, sc = self.state, self.index, self.scenario
+        pl, now = sc.pools[pool], st.now_us
+        pm = self.metrics.pools[pool]
+        healthy = idx.healthy[pool]
+        if self.metrics_end_us is None:
+            pm.set_occupancy(now, healthy)
+        if self.cfg.mode is Mode.PROACTIVE:
+            rate_hz = self._demand[pool].rate_hz(now)
+            waiting = len(self._waiting[pool])
+            target = proactive_target(pl, rate_hz, self._refill_us[pool], self.cfg, waiting)
+        else:
+            target = len(self._waiting[pool])
+        self._target[pool] = target
+        pm.set_target(now, target)
+        routes = self._active[pool]
+        sig = (
+            healthy,
+            target,
+            len(self._waiting[pool]),
+            self._world,  # routes, links, nodes
+            self._freed,
+            idx.fullness,  # which memories are full
+            *(tuple(idx.cover.get(r, ())) for r in routes),
+        )
+        if sig == self._plan_sig[pool]:
+            return  # nothing a plan reads has changed since the last one
+        self._plan_sig[pool] = sig
+        chains = {r: idx.chains(r) for r in routes}
+        if target - healthy > sum(chains.values()):  # new chains wanted: how many fit
+            levels = want_levels(target, healthy, chains, {r: self._room(r) for r in routes})
+        else:
+            levels = chains
+        short = healthy < target
+        wants: list[tuple[int, tuple[int, int, int]]] = []
+        waits_for_memory: set[int] = set()  # routes held back by memory, not by a fault
+        if short and sum(levels.values()) < target - healthy:
+            waits_for_memory.update(routes)
+        for r in routes:
+            route, cover, lvl = st.routes[r], idx.cover.get(r), levels[r]
+            links = self._route_links[r]
+            for h, link in enumerate(links):
+                if (cover[h] if cover else 0) >= lvl:
+                    continue
+                u, v = route.path[h], route.path[h + 1]
+                if (
+                    link in st.links_down  # the hop's ends see their link at once
+                    or u in st.nodes_down
+                    or v in st.nodes_down
+                    or u not in route.known_by
+                    or v not in route.known_by
+                ):
+                    continue
+                if idx.occ[u] >= self._cap[u] or idx.occ[v] >= self._cap[v]:
+                    waits_for_memory.add(r)
+                    continue
+                wants.append((link, (pool, r, h)))
+        for link, key in self._pool_wants[pool]:
+            self._link_wants[link].pop(key, None)
+        for link, key in wants:
+            self._link_wants[link][key] = None
+            self._arm(link)
+        self._pool_wants[pool] = wants
+        if waits_for_memory:
+            self._mem_blocked.add(pool)
+            self._blocked_total = min(self._blocked_total, idx.total)
+        for r in routes:  # stall watch: a deficit, room to build, and still no pair
+            memo = self._memo[r]
+            if levels[r] < self._level.get(r, 0):
+                self._freed = True
+            self._level[r] = levels[r]
+            if not short or levels[r] == 0 or r in waits_for_memory or not self._short[pool]:
+                memo.progress_us = now  # no deficit, waiting for memory, or deficit starts now
+                continue
+            due = memo.progress_us + self._stall[r] + 1
+            if due > now:
+                if r not in self._wake_at:  # one pending stall check per route
+                    self._wake_at[r] = due
+                    self._push(due, _WAKE, pool, r)
+            elif pl.a not in st.nodes_down:  # stalled already: the sender decides now
+                self._routing.add(pool)  # (a sender that is down decides on recovery)
+        self._short[pool] = short
+        idle = self.cfg.mode is Mode.REACTIVE and self.cfg.route_per_session
+        if idle and routes and not self._waiting[pool] and not any(chains.values()):
+            self._routing.add(pool)
+
+    def _room(self, r: int) -> int:
+        """Most chains route ``r`` may build. Each active route reserves, at each node of its
+        path, memory for its chains not yet swapped there (two qubits at a relay, one at an
+        end); route ``r`` gets what the node's memory leaves after the others' reservations
+        and everything else it holds (pooled pairs, pairs of dropped routes)."""
+        idx, path = self.index, self.state.routes[r].path
+        best = None
+        for k, v in enumerate(path):
+            q = 1 if k in (0, len(path) - 1) else 2
+            committed = idx.occ[v]
+            for r2, (m2, q2) in self._node_routes[v].items():
+                committed -= idx.route_occ.get((r2, v), 0)
+                if r2 != r:
+                    level = max(self._level.get(r2, 0), idx.chains(r2))
+                    committed += q2 * (level - self._span_at(r2, m2))
+            room = self._span_at(r, k) + (self._cap[v] - committed) // q
+            best = room if best is None else min(best, room)
+        return max(0, best or 0)
+
+    def _span_at(self, r: int, m: int) -> int:
+        span = self.index.span.get(r)
+        return span[m] if span else 0
+
+    def _arm(self, link: int) -> None:
+        if self._link_armed[link] or not self._link_wants[link]:
+            return
+        self._link_armed[link] = True
+        self._link_token[link] += 1
+        rate = self.scenario.links[link].generation_rate_hz
+        dt = max(1, round(self._link_rng[link].expovariate(rate) * US_PER_S))
+        self._push(self.state.now_us + dt, _LINK, link, self._link_token[link])
+
+    def _on_link(self, link: int, token: int) -> None:
+        if token != self._link_token[link]:
+            return
+        self._link_armed[link] = False
+        wants = self._link_wants[link]
+        if not wants:
+            return
+
+        def urgency(key: tuple[int, int, int]) -> tuple[int, int, tuple[int, int, int]]:
+            pool = key[0]
+            return (-len(self._waiting[pool]), self.index.healthy[pool] - self._target[pool], key)
+
+        key = min(wants, key=urgency)
+        if not self._step(GenerateLink(key[1], key[2])):
+            del wants[key]  # re-planned at the next change of its pool
+        self._arm(link)
+
+
+@dataclass(frozen=True)
+class ModeRun:
+    """What one mode's run reports: the JSON object ``M`` and the raw series for plots."""
+
+    mode: Mode
+    summary: dict[str, Any]
+    series: dict[str, Any]  # per pool: setup_us, signal_us, cost_nnp, occupancy, targets
+
+
+def run_mode(
+    scenario: Scenario,
+    mode: Mode,
+    duration_us: int,
+    seed: int,
+    *,
+    check: bool = False,
+    mutant: Mutant | None = None,
+    progress: Callable[[int], None] | None = None,
+    config: PolicyConfig | None = None,
+) -> ModeRun:
+    """Run ``mode`` for ``duration_us`` and summarise it (raises SimulationViolation)."""
+    cfg = replace(config or PolicyConfig(), mode=mode)
+    sim = Simulator(scenario, cfg, seed, mutant=mutant, check=check, progress=progress)
+    metrics = sim.run(duration_us)
+    bounds = {pl.index: max_flow_bound_hz(scenario, pl.index) for pl in scenario.pools}
+    summary = metrics.summary(duration_us, sim.last_route, bounds)
+    series = {
+        f"{pl.a}->{pl.b}": {
+            "setup_us": pm.setup_us,
+            "signal_us": pm.signal_us,
+            "cost_nnp": pm.delivered_cost_nnp,
+            "occupancy": pm.occupancy,
+            "targets": pm.targets,
+        }
+        for pl, pm in zip(scenario.pools, metrics.pools, strict=True)
+    }
+    return ModeRun(mode, summary, series)
