@@ -1,0 +1,155 @@
+"""``pqms check``: the property campaign on a scenario (DESIGN.md "Command line", spec §8).
+
+Exit 0: every invariant holds in the campaign; 1: a violation (the shrunk counterexample is
+printed one step a line and written as an ITF trace under ``--out``); 2: bad input (nothing is
+run or written); 3: inconclusive (time budget spent first, or nothing was delivered).
+
+Each invariant is reported with the engine that judged it (:data:`campaign.ENGINE`); the Z3
+proofs plug in here as a second engine whose per-invariant results join the same table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pqms_model.campaign import DEFAULT_BUDGET_S, CampaignResult, Counterexample, run_campaign
+from pqms_model.errors import PqmsError
+from pqms_model.model import Model
+from pqms_model.mutants import Mutant
+from pqms_model.scenario import Scenario, load_default, load_scenario
+from pqms_model.testing import Coverage, trace_filename
+from pqms_model.trace import build_trace, dumps, replay_doc
+
+__all__ = ["EXIT_CODES", "add_arguments", "run"]
+
+EXIT_CODES = {"hold": 0, "violated": 1, "inconclusive": 3}
+_QUIET_S = 3.0  # no progress lines for runs shorter than this
+_EVERY_S = 2.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "scenario",
+        nargs="?",
+        metavar="SCENARIO",
+        help="scenario TOML file (default: the embedded earth-moon-mars mesh)",
+    )
+    parser.add_argument("--mutant", metavar="NAME", help="check a planted-bug variant instead")
+    parser.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default="counterexamples",
+        help="where counterexample traces go (default: ./counterexamples)",
+    )
+    parser.add_argument(
+        "--budget",
+        metavar="SECONDS",
+        type=float,
+        default=DEFAULT_BUDGET_S,
+        help=f"stop and report inconclusive after this long (default {DEFAULT_BUDGET_S:g})",
+    )
+    parser.add_argument("--seed", metavar="N", type=int, default=0, help="campaign seed (0)")
+
+
+def _inputs(args: argparse.Namespace) -> tuple[Scenario, Mutant | None]:
+    """Validate every argument before anything runs or is written."""
+    mutant = None
+    if args.mutant is not None:
+        try:
+            mutant = Mutant.parse(args.mutant)
+        except ValueError as e:
+            raise PqmsError(f"--mutant: {e}") from None
+    if not (math.isfinite(args.budget) and args.budget >= 0):
+        raise PqmsError(f"--budget: must be a number of seconds >= 0, got {args.budget}")
+    if args.seed < 0:
+        raise PqmsError(f"--seed: must be >= 0, got {args.seed}")
+    if args.json is not None:
+        target = Path(args.json)
+        if target.is_dir():
+            raise PqmsError(f"--json: {target} is a directory; give a file name")
+        if not target.parent.is_dir():
+            raise PqmsError(f"--json: directory {target.parent} does not exist")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise PqmsError(f"--out: {out} exists and is not a directory")
+    scenario = load_default() if args.scenario is None else load_scenario(args.scenario)
+    return scenario, mutant
+
+
+class _Progress:
+    """Progress lines on stderr, for runs longer than a few seconds."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int, cov: Coverage, elapsed: float) -> None:
+        if elapsed >= _QUIET_S and elapsed - self.last >= _EVERY_S:
+            self.last = elapsed
+            print(
+                f"pqms check: round {done}/{total}, {cov.runs} walks, {cov.steps} steps, "
+                f"{cov.delivered_uses} uses delivered, {elapsed:.1f} s",
+                file=sys.stderr,
+            )
+
+
+def _trace(scenario: Scenario, mutant: Mutant | None, c: Counterexample, seed: int) -> str:
+    """The counterexample's ITF text, checked to replay to the same violation."""
+    doc = build_trace(Model(scenario, mutant), c.actions, seed=seed, invariant=c.invariant)
+    again = replay_doc(doc, "<counterexample>", mutant)
+    if again.violation is None or again.violation.invariant != c.invariant:
+        raise AssertionError(f"counterexample for {c.invariant} does not replay: {again}")
+    return dumps(doc)
+
+
+def _write(path: Path, text: str, what: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise PqmsError(f"{what}: cannot write {path} ({e.strerror or e})") from None
+
+
+def _report(result: CampaignResult, written: dict[str, str]) -> None:
+    out = sys.stdout
+    for c in result.counterexamples:
+        out.write(f"\ncounterexample: {c.invariant} violated after {c.length} steps")
+        out.write(f" (trace: {written[c.invariant]})\n" if c.invariant in written else "\n")
+        for line in c.lines():
+            out.write(f"  {line}\n")
+    width = max(len(r.id) for r in result.invariants)
+    out.write(f"\n{'invariant':<{width}}  {'status':<12}  engine\n")
+    for r in result.invariants:
+        out.write(f"{r.id:<{width}}  {r.status:<12}  {r.engine}\n")
+    cov = result.coverage
+    out.write(
+        f"\nverdict: {result.verdict}: {result.reason} ({result.elapsed_s:.1f} s; "
+        f"{cov.delivered_uses} uses delivered, {cov.near_threshold_uses} near the threshold)\n"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    scenario, mutant = _inputs(args)
+    variant = f"mutant {mutant.key}" if mutant else "the protocol"
+    print(f"pqms check: {scenario.name}, {variant}, seed {args.seed}, engine hypothesis")
+    started = time.monotonic()
+    result = run_campaign(
+        scenario, mutant, seed=args.seed, budget_s=args.budget, progress=_Progress()
+    )
+    written: dict[str, str] = {}
+    for c in result.counterexamples:
+        path = Path(args.out) / trace_filename(scenario, mutant, c.invariant)
+        _write(path, _trace(scenario, mutant, c, args.seed), "--out")
+        written[c.invariant] = str(path)
+    _report(result, written)
+    if args.json is not None:
+        doc: dict[str, Any] = result.as_json(written)
+        doc["elapsed_s"] = round(time.monotonic() - started, 3)
+        _write(Path(args.json), json.dumps(doc, indent=1) + "\n", "--json")
+    return EXIT_CODES[result.verdict]
