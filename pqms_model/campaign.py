@@ -1,6 +1,6 @@
 """The property campaign behind ``pqms check`` (spec §8): steered, bounded, deterministic.
 
-A campaign makes ``rounds`` Hypothesis runs of ``runs_per_round`` *walks*; a walk takes at most
+A campaign makes ``rounds`` rounds of ``runs_per_round`` *walks*; a walk takes at most
 ``steps_per_walk`` steps from Init and checks every SAFETY and TYPE invariant after each. Per
 step it draws which kind of action to take (weighted toward progress,
 :data:`~pqms_model.progress.PROGRESS_WEIGHTS`), which candidate of that kind
@@ -22,16 +22,11 @@ can add its verdicts to the same list.
 
 from __future__ import annotations
 
+import random
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
-
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-from hypothesis import seed as hypothesis_seed
-from hypothesis import strategies as st
-from hypothesis.reporting import with_reporter
 
 from pqms_model.actions import Action, AdvanceTime, action_params
 from pqms_model.errors import NotEnabled
@@ -58,7 +53,7 @@ __all__ = [
     "shrink",
 ]
 
-ENGINE = "hypothesis"
+ENGINE = "walks"
 DEFAULT_BUDGET_S = 600.0
 ROUNDS, RUNS_PER_ROUND, STEPS_PER_WALK = 14, 20, 120
 SHRINK_BEST = 3
@@ -66,9 +61,6 @@ SHRINK_BEST = 3
 
 Progress = Callable[[int, int, Coverage, float], None]
 """Called after each round with (rounds done, rounds planned, coverage so far, seconds)."""
-
-_STEP = st.binary(min_size=6, max_size=6)  # kind choice, candidate choice, 4 bytes of free time
-_FAULTS = st.integers(min_value=0, max_value=MAX_FAULTS)
 
 
 @dataclass(frozen=True)
@@ -180,68 +172,32 @@ class _Walk:
 
 
 def _round(model: Model, seed: int, runs: int, steps: int, cov: Coverage) -> Counterexample | None:
-    """One Hypothesis run of ``runs`` walks. A failing walk ends at its violation and the
+    """One round of ``runs`` seeded random walks. A failing walk ends at its violation and the
     round goes on; the :data:`SHRINK_BEST` shortest failures are shrunk and the shortest
-    result is returned (ties: the earliest found)."""
-    failures: list[InvariantViolated] = []
+    result is returned (ties: the earliest found).
 
-    @settings(
-        max_examples=runs,
-        database=None,
-        deadline=None,
-        derandomize=False,
-        suppress_health_check=list(HealthCheck),
-        phases=(Phase.generate,),  # shrink() works on the concrete actions instead
-        verbosity=Verbosity.quiet,
-        print_blob=False,
-    )
-    @hypothesis_seed(seed)
-    @given(st.data())
-    def walks(data: st.DataObject) -> None:
-        pools = len(model.scenario.pools)
-        focus = data.draw(st.integers(0, pools - 1), label="focus") if pools else None
-        walk = _Walk(model, cov, data.draw(_FAULTS, label="faults"), focus)
+    The walks draw from ``random.Random(seed)`` (an integer seed: the same stream in every
+    process, whatever else is loaded), so the same seed gives the same walks, the same
+    counterexample and a byte-identical trace anywhere. Shrinking works on the concrete
+    actions (:func:`shrink`), not on the random draws.
+    """
+    failures: list[InvariantViolated] = []
+    rng = random.Random(seed)
+    pools = len(model.scenario.pools)
+    for _ in range(runs):
+        focus = rng.randrange(pools) if pools else None
+        walk = _Walk(model, cov, rng.randint(0, MAX_FAULTS), focus)
         cov.runs += 1
         try:
             for _ in range(steps):
-                b = data.draw(_STEP)
+                b = rng.randbytes(6)  # kind choice, candidate choice, 4 bytes of free time
                 walk.step(b[0], b[1], 1 + int.from_bytes(b[2:], "big") % 10**9)
         except InvariantViolated as err:
             failures.append(err)
-
-    with with_reporter(lambda _: None), _without_local_constants():
-        walks()
     shortest = sorted(range(len(failures)), key=lambda i: len(failures[i].actions))
     best = sorted(shortest[:SHRINK_BEST])  # in the order found, so ties go to the earliest
     found = [shrink(model, failures[i].actions, failures[i].invariant) for i in best]
     return min(found, key=lambda c: c.length, default=None)
-
-
-@contextmanager
-def _without_local_constants() -> Iterator[None]:
-    """Hypothesis mixes literals found in every loaded local module into its draws (its
-    "local constants"), so one seed would walk differently under pytest, the command line or a
-    script. Campaign rounds run with that pool empty: the same seed, the same walks anywhere.
-    (Internal Hypothesis API; if it moves, this does nothing and the determinism test fails.)"""
-    try:
-        from hypothesis.internal.conjecture import providers
-        from hypothesis.internal.constants_ast import Constants
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    original = getattr(providers, "_get_local_constants", None)
-    cache = getattr(providers, "CONSTANTS_CACHE", None)
-    if original is None or cache is None:  # pragma: no cover
-        yield
-        return
-    empty = Constants()
-    cache.cache.clear()
-    providers._get_local_constants = lambda: empty
-    try:
-        yield
-    finally:
-        providers._get_local_constants = original
-        cache.cache.clear()
 
 
 # --- shrinking ---------------------------------------------------------------------------------

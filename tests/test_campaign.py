@@ -54,7 +54,7 @@ def test_the_protocol_holds_and_the_campaign_is_not_vacuous() -> None:
     result = run_campaign(DEFAULT, seed=0, rounds=3)
     assert result.verdict == "hold", result.reason
     assert [r.status for r in result.invariants] == ["hold"] * len(checked_invariants())
-    assert {r.engine for r in result.invariants} == {"hypothesis"}
+    assert {r.engine for r in result.invariants} == {"walks"}
     assert result.coverage.problems() == [], result.coverage.summary()
 
 
@@ -76,7 +76,7 @@ def test_same_seed_same_trace_in_any_process(tmp_path: Path) -> None:
     assert outs[0] == outs[1]
     first = run_campaign(DEFAULT, Mutant.EARLY_ADMIT, seed=0).counterexamples[0]
     doc = build_trace(Model(DEFAULT, Mutant.EARLY_ADMIT), first.actions, seed=0,
-                      invariant=first.invariant)  # fmt: skip
+                      invariant=first.invariant, engine="walks")  # fmt: skip
     assert dumps(doc).encode() == outs[0]
 
 

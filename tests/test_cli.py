@@ -124,7 +124,7 @@ def test_check_on_the_default_mesh_holds(
     doc = json.loads(json_file.read_text(encoding="utf-8"))
     assert doc["verdict"] == "hold" and doc["counterexamples"] == []
     assert {i["status"] for i in doc["invariants"]} == {"hold"}
-    assert {i["engine"] for i in doc["invariants"]} == {"hypothesis"}
+    assert {i["engine"] for i in doc["invariants"]} == {"walks"}
     assert 0 < doc["elapsed_s"] < 60
     assert "verdict: hold" in out and "no-double-use" in out  # the summary table
     assert "pqms check: round" in err  # progress, on a run longer than a few seconds

@@ -18,7 +18,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pqms_model.campaign import DEFAULT_BUDGET_S, CampaignResult, Counterexample, run_campaign
+from pqms_model.campaign import (
+    DEFAULT_BUDGET_S,
+    ENGINE,
+    CampaignResult,
+    Counterexample,
+    run_campaign,
+)
 from pqms_model.errors import PqmsError
 from pqms_model.model import Model
 from pqms_model.mutants import Mutant
@@ -101,7 +107,9 @@ class _Progress:
 
 def _trace(scenario: Scenario, mutant: Mutant | None, c: Counterexample, seed: int) -> str:
     """The counterexample's ITF text, checked to replay to the same violation."""
-    doc = build_trace(Model(scenario, mutant), c.actions, seed=seed, invariant=c.invariant)
+    doc = build_trace(
+        Model(scenario, mutant), c.actions, seed=seed, invariant=c.invariant, engine=ENGINE
+    )
     again = replay_doc(doc, "<counterexample>", mutant)
     if again.violation is None or again.violation.invariant != c.invariant:
         raise AssertionError(f"counterexample for {c.invariant} does not replay: {again}")
