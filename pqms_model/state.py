@@ -72,6 +72,9 @@ class Schedule(enum.Enum):
     SEQUENTIAL = "sequential"  # from the sender outwards: ((h0 h1) h2) h3 ...
     NESTED = "nested"  # balanced: (h0 h1) (h2 h3), then joined in the middle
 
+    def __repr__(self) -> str:
+        return f"Schedule.{self.name}"  # valid Python, so a printed step re-runs as written
+
 
 class Outcome(enum.Enum):
     """How a use ended at the receiver."""
