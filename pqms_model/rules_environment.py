@@ -78,7 +78,10 @@ def crash(m: ModelCore, s: State, a: Crash) -> State:
 
 
 def recover(m: ModelCore, s: State, a: Recover) -> State:
-    """The node restarts with empty memory and a new epoch and tells every node (RESET)."""
+    """The node restarts with empty memory and a new epoch and tells every node (RESET); it
+    also re-announces the state of each of its links that ever changed (LINK_STATE with the
+    current sequence number), since a change made while both ends were down reached nobody.
+    Re-announcing is harmless: nodes keep the newest sequence number they have heard."""
     if a.node not in s.epoch:
         raise NotEnabled(a.name, f"unknown node {a.node!r}")
     if a.node not in s.nodes_down:
@@ -88,6 +91,14 @@ def recover(m: ModelCore, s: State, a: Recover) -> State:
     for other in m.scenario.node_names:
         if other != a.node:
             s = m.send(s, MsgKind.RESET, a.node, other, pair=-1, epoch=e)
+    for ln in m.scenario.links:
+        seq = s.link_seq.get(ln.index, 0)
+        if a.node in (ln.a, ln.b) and seq > 0:
+            for other in m.scenario.node_names:
+                if other not in (ln.a, ln.b):
+                    s = m.send(
+                        s, MsgKind.LINK_STATE, a.node, other, pair=-1, link=ln.index, seq=seq
+                    )
     return s
 
 

@@ -1377,6 +1377,27 @@ def test_recover_effect() -> None:
     assert all(x.src == MOON and x.epoch == 1 for x in resets)
 
 
+def test_recover_reannounces_a_link_change_nobody_heard() -> None:
+    link = SCENARIO.link_between("relay-l1", "relay-l2")
+    assert link is not None
+    r = Run().step(LinkDown(link.index), Crash("relay-l1"), Crash("relay-l2"))
+    told_before = {x.dst for x in r.msgs(MsgKind.LINK_STATE)}
+    r.step(LinkUp(link.index))
+    assert {x.dst for x in r.msgs(MsgKind.LINK_STATE)} == told_before  # nobody was told
+    before = {x.id for x in r.msgs(MsgKind.LINK_STATE)}
+    r.step(Recover("relay-l1"))
+    news = [x for x in r.msgs(MsgKind.LINK_STATE) if x.id not in before]
+    assert sorted(x.dst for x in news) == sorted(
+        n for n in SCENARIO.node_names if n not in ("relay-l1", "relay-l2")
+    )
+    assert all(x.link == link.index and x.seq == 2 for x in news)
+    r.step(AdvanceTime(max(x.arrive_us for x in news) - r.s.now_us))
+    for x in sorted(r.msgs(MsgKind.LINK_STATE), key=lambda x: x.id):  # old news first
+        r.step(Receive(x.id))
+    assert not r.m.believes_down(r.s, EARTH, link.index)
+    assert r.s.view[EARTH][link.index] == 2
+
+
 def test_delay_message_effect() -> None:
     r = Run()
     r.choose_route(POOL_EARTH_MOON, (EARTH, MOON))
