@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -51,6 +51,7 @@ __all__ = [
     "checked_invariants",
     "run_campaign",
     "shrink",
+    "steered_walk",
 ]
 
 ENGINE = "walks"
@@ -169,6 +170,25 @@ class _Walk:
         if name == "delay_message":
             return steer.pick_delay(s, choice, free_us)
         return steer.pick(s, name, choice)
+
+
+def steered_walk(model: Model, seed: int, steps: int) -> Iterator[tuple[State, Action, State]]:
+    """One steered walk of at most ``steps`` steps from Init, as (pre, action, post) triples
+    (the campaign's walk, for drivers that check something else on every step, such as the
+    proofs' conformance tests). It ends early at a violation."""
+    rng = random.Random(seed)
+    pools = len(model.scenario.pools)
+    focus = rng.randrange(pools) if pools else None
+    walk = _Walk(model, Coverage(), rng.randint(0, MAX_FAULTS), focus)
+    for _ in range(steps):
+        pre = walk.state
+        b = rng.randbytes(6)
+        try:
+            walk.step(b[0], b[1], 1 + int.from_bytes(b[2:], "big") % 10**9)
+        except InvariantViolated:
+            yield pre, walk.actions[-1], walk.state
+            return
+        yield pre, walk.actions[-1], walk.state
 
 
 def _round(model: Model, seed: int, runs: int, steps: int, cov: Coverage) -> Counterexample | None:

@@ -25,6 +25,7 @@ EXIT_HOLD, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 # name -> one-line help; the module pqms_model.commands.<name> implements it
 SUBCOMMANDS: dict[str, str] = {
     "check": "the bounded property campaign over every invariant on a scenario (the main job)",
+    "prove": "the Z3 proofs: inductive invariants per action, non-vacuity, no-signalling, BMC",
     "replay": "re-execute an ITF trace on the model and report the first violated invariant",
     "mutants": "list the planted-bug variants and the invariants each breaks",
     "feasibility": "memory coherence each pool needs, and the distance a memory allows",

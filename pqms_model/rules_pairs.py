@@ -127,8 +127,11 @@ def receive(m: ModelCore, s: State, a: Receive) -> State:
                 old = pairs.get(msg.pair)
                 carried = _E.DISCARDED if old is None else old.status[old.end(msg.dst)]
                 far = p.nodes[1 - i]
-                if carried in LIVE and p.epochs[1 - i] < s.heard_epoch[msg.dst].get(far, 0):
-                    carried = _E.DISCARDED  # the far half predates a crash this node heard of
+                stale = p.epochs[1 - i] < s.heard_epoch[msg.dst].get(far, 0)
+                # the far half predates a crash this node heard of; unless the far node was to
+                # swap this pair (it may have, before the crash: found by the Z3 induction)
+                if carried in LIVE and stale and p.swapper != far:
+                    carried = _E.DISCARDED
                     if old is not None:
                         k = old.end(msg.dst)
                         old = replace(old, status=set_end(old.status, k, _E.DISCARDED))
@@ -155,7 +158,12 @@ def receive(m: ModelCore, s: State, a: Receive) -> State:
 
 def _receive_reset(m: ModelCore, s: State, msg: Message) -> State:
     """``msg.src`` restarted with epoch ``msg.epoch``: halves shared with its older epochs go,
-    and the node remembers the epoch (a swap notice arriving later may name an older half)."""
+    and the node remembers the epoch (a swap notice arriving later may name an older half).
+
+    A half whose pair ``msg.src`` was to swap stays: the swap may have happened before the
+    crash, with its notice still on the way (found by the Z3 induction proof of
+    pool-consistency: discarding it here left the far end's pooled half with a silently
+    discarded partner). If the crash lost the partner instead, the half goes at its cut-off."""
     heard = s.heard_epoch[msg.dst]
     if heard.get(msg.src, 0) < msg.epoch:
         s = replace(s, heard_epoch=s.heard_epoch.set(msg.dst, heard.set(msg.src, msg.epoch)))
@@ -169,6 +177,7 @@ def _receive_reset(m: ModelCore, s: State, msg: Message) -> State:
                 and q.nodes[j] == msg.src
                 and q.epochs[j] < msg.epoch
                 and (q.status[i] in LIVE or q.status[i] is _E.INCOMING)
+                and q.swapper != msg.src
             ):
                 q = replace(q, status=set_end(q.status, i, _E.DISCARDED))
         if q is not p:

@@ -54,6 +54,7 @@ from tests.builders import (
     MOON,
     POOL_EARTH_MARS,
     POOL_EARTH_MOON,
+    POOL_MOON_MARS,
     SCENARIO,
     Run,
     last_us_with_cost_at_most,
@@ -376,6 +377,58 @@ def test_pool_consistency_holds_when_a_reset_is_overtaken_by_a_swap() -> None:
     admitted = r.m.step(ready, Admit(top, EARTH))
     reason = check("pool-consistency", r, admitted)
     assert reason is not None and reason.startswith(f"pair {top} is pooled at earth but lost")
+
+
+def test_pool_consistency_holds_when_the_swapper_crashes_after_swapping() -> None:
+    """Regression (found by the Z3 induction proof of pool-consistency, spec A4): relay-l1
+    swaps, then crashes and recovers; its RESET reaches moon before the delayed swap notice.
+    Moon used to discard its half of the old pair (shared with relay-l1's old epoch), and the
+    notice then carried DISCARDED into the new pair while earth pooled its half. A half the
+    crashed node was to swap now stays: the notice merges it."""
+    r = Run()
+    rid = r.s.next_id
+    r.step(ChooseRoute(POOL_EARTH_MOON, VIA_L1, Schedule.SEQUENTIAL))
+    r.step(AdvanceTime(r.light(EARTH, L1)))
+    for msg in r.msgs(MsgKind.ROUTE, route=rid):
+        r.step(Receive(msg.id))
+    left, right = r.s.next_id, r.s.next_id + 4
+    r.step(GenerateLink(rid, 0), GenerateLink(rid, 1))
+    r.step(AdvanceTime(r.light(L1, MOON)))
+    for msg in r.msgs(MsgKind.HERALD):
+        r.step(Receive(msg.id))
+    top = r.s.next_id
+    r.step(Swap(left, right, L1))
+    late = r.msg_id(MsgKind.SWAP_DONE, dst=MOON)
+    r.step(Crash(L1), Recover(L1), DelayMessage(late, 10_000_000))
+    r.step(AdvanceTime(max(r.light(L1, MOON), r.light(L1, EARTH))))
+    r.step(Receive(r.msg_id(MsgKind.SWAP_DONE, dst=EARTH)))
+    r.step(Receive(r.msg_id(MsgKind.RESET, dst=EARTH)), Receive(r.msg_id(MsgKind.RESET, dst=MOON)))
+    assert r.status(right, MOON) is E.READY  # kept: relay-l1 was to swap it
+    r.step(Admit(top, EARTH), AdvanceTime(10_000_000), Receive(late))
+    assert r.pair(top).status == (E.POOLED, E.READY)
+
+
+def test_pool_consistency_holds_when_a_stale_notice_names_the_swappers_pair() -> None:
+    """Regression (found by the Z3 induction proof, spec A4): relay-l2 swaps P = (moon,
+    relay-l2) into R = (moon, mars), then crashes; moon hears of the crash before the notice
+    that made P. The notice's stale-epoch check used to discard P's moon half (relay-l2's half
+    of P predates the crash), and R's notice carried that into R while mars pooled R. The check
+    now spares the pair's own swapper, which may have swapped before it crashed."""
+    r = Run()
+    rid = r.route(POOL_MOON_MARS, (MOON, L1, L2, MARS), Schedule.SEQUENTIAL)
+    hops = [r.generate(rid, k) for k in range(3)]
+    r.receive(m for pid in hops for m in r.msgs(MsgKind.HERALD, pair=pid))
+    p = r.swap(hops[0], hops[1], L1)
+    r.receive([r.msg(MsgKind.SWAP_DONE, new_pair=p, dst=L2)])
+    top = r.swap(p, hops[2], L2)
+    r.step(Crash(L2), Recover(L2))
+    r.receive([r.msg(MsgKind.RESET, dst=MOON)])
+    r.receive([r.msg(MsgKind.RESET, dst=MARS)])
+    r.receive([r.msg(MsgKind.SWAP_DONE, new_pair=top, dst=MARS)])
+    r.step(Admit(top, MARS))
+    r.step(Receive(r.msg_id(MsgKind.SWAP_DONE, new_pair=p, dst=MOON)))
+    r.step(Receive(r.msg_id(MsgKind.SWAP_DONE, new_pair=top, dst=MOON)))
+    assert r.pair(top).status == (E.READY, E.POOLED)
 
 
 def test_pool_consistency_holds_when_a_far_end_expires_before_the_swap_news() -> None:

@@ -184,10 +184,10 @@ test_node_exists.__test__ = False  # type: ignore[attr-defined]  # a helper, not
 def proof_obligations() -> set[str] | None:
     """Obligation names the ``proofs`` package registers, or None when it has no registry yet.
 
-    The registry is ``OBLIGATIONS`` in ``proofs`` or ``proofs.obligations``: a mapping keyed by
-    name, or an iterable of names or of records with a ``name`` attribute.
+    The registry is ``OBLIGATIONS`` in ``proofs``, ``proofs.obligations`` or ``proofs.suite``:
+    keyed by name, or an iterable of names or of records with a ``name`` attribute.
     """
-    for modname in ("proofs", "proofs.obligations"):
+    for modname in ("proofs", "proofs.obligations", "proofs.suite"):
         try:
             mod = importlib.import_module(modname)
         except ModuleNotFoundError as e:
@@ -260,10 +260,11 @@ def test_proof_obligations_are_known() -> None:
     """Each proofs cell is ``—`` or a list of obligation names the proofs registry knows."""
     rows = invariant_rows()
     known = proof_obligations()
+    assert known is not None, "proofs has no OBLIGATIONS registry"
     for inv, row in rows.items():
         cell = row[4]
-        if cell == NO_PROOF:
-            continue
+        assert cell != NO_PROOF, f"{inv}: no proof listed (every invariant has an inductive one)"
+        assert inv in listed(cell), f"{inv}: its own inductive proof `{inv}` is not listed"
         names = listed(cell)  # the form: backticked names separated by <br>
         if known is not None:  # the name check needs the registry; the form check does not
             unknown = [n for n in names if n not in known]
@@ -452,3 +453,16 @@ def test_scenario_field_table_matches_the_loader() -> None:
     code = {f"{t}.{k}" for t, keys in loader.items() for k in keys}
     spec = {name for row in table_starting("scenario field").rows for name in ticked(row[0])}
     assert spec == code, f"spec only: {sorted(spec - code)}; code only: {sorted(code - spec)}"
+
+
+# --- spec/proofs.md: the strengthening lemmas ---------------------------------------------------
+
+
+def test_the_lemma_table_lists_exactly_the_registered_lemmas() -> None:
+    from proofs.lemmas import LEMMAS
+
+    text = (Path(__file__).resolve().parent.parent / "spec" / "proofs.md").read_text("utf-8")
+    rows = re.findall(r"^\| `([a-z-]+)` \| (.+) \|$", text, flags=re.MULTILINE)
+    assert [name for name, _ in rows] == list(LEMMAS), "spec/proofs.md lemma table"
+    for name, meaning in rows:
+        assert meaning == LEMMAS[name].meaning, f"{name}: the spec says {meaning!r}"

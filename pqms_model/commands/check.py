@@ -4,13 +4,17 @@ Exit 0: every invariant holds in the campaign; 1: a violation (the shrunk counte
 printed one step a line and written as an ITF trace under ``--out``); 2: bad input (nothing is
 run or written); 3: inconclusive (time budget spent first, or nothing was delivered).
 
-Each invariant is reported with the engine that judged it (:data:`campaign.ENGINE`); the Z3
-proofs plug in here as a second engine whose per-invariant results join the same table.
+Each invariant is reported with the engines that established it: ``walks`` (the campaign,
+:data:`campaign.ENGINE`) and ``z3-induction`` (every inductive obligation of the invariant
+proved: Init and each action, see ``pqms prove``). The proofs run after the walks; their result
+is shown per invariant, and the verdict stays the walks' (a proof that is not complete adds no
+engine, and never turns a violation into a pass). ``--no-proofs`` skips them.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -23,6 +27,7 @@ from pqms_model.campaign import (
     ENGINE,
     CampaignResult,
     Counterexample,
+    InvariantResult,
     run_campaign,
 )
 from pqms_model.errors import PqmsError
@@ -62,6 +67,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"stop and report inconclusive after this long (default {DEFAULT_BUDGET_S:g})",
     )
     parser.add_argument("--seed", metavar="N", type=int, default=0, help="campaign seed (0)")
+    parser.add_argument(
+        "--no-proofs", action="store_true", help="run the walks only (skip the Z3 proofs)"
+    )
 
 
 def _inputs(args: argparse.Namespace) -> tuple[Scenario, Mutant | None]:
@@ -142,10 +150,42 @@ def _report(result: CampaignResult, written: dict[str, str]) -> None:
     )
 
 
+def _proofs(scenario: Scenario, mutant: Mutant | None) -> dict[str, Any]:
+    """The inductive obligations (as ``pqms prove`` without BMC), summarised per invariant."""
+    from proofs.suite import prove_all, statuses
+
+    suite = prove_all(scenario, mutant, jobs=2)
+    per = statuses(suite.results)
+    vacuous = [r.action for r in suite.enabled if r.status != "proved"]
+    counts = {s: sum(r.status == s for r in suite.results) for s in STATUSES}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    summary += f" of {len(suite.results)} obligations ({suite.seconds:.1f} s"
+    summary += f"; cannot fire: {', '.join(vacuous)})" if vacuous else ")"
+    return {"per_invariant": per, "summary": summary, "obligations": counts,
+            "elapsed_s": round(suite.seconds, 3)}  # fmt: skip
+
+
+STATUSES = ("proved", "counterexample", "unknown")
+
+
+def _engines(result: CampaignResult, proofs: dict[str, Any]) -> tuple[InvariantResult, ...]:
+    out = []
+    for r in result.invariants:
+        proof = proofs["per_invariant"].get(r.id, "unknown")
+        engines = [r.engine] if r.status == "hold" else []
+        if proof == "proved":
+            engines.append("z3-induction")
+        status = "hold" if proof == "proved" and r.status != "violated" else r.status
+        note = "" if proof == "proved" else f" (z3: {proof})"
+        out.append(InvariantResult(r.id, status, "+".join(engines) + note or "-"))
+    return tuple(out)
+
+
 def run(args: argparse.Namespace) -> int:
     scenario, mutant = _inputs(args)
     variant = f"mutant {mutant.key}" if mutant else "the protocol"
-    print(f"pqms check: {scenario.name}, {variant}, seed {args.seed}, engine hypothesis")
+    engines = "walks" if args.no_proofs else "walks + z3-induction"
+    print(f"pqms check: {scenario.name}, {variant}, seed {args.seed}, engines {engines}")
     started = time.monotonic()
     result = run_campaign(
         scenario, mutant, seed=args.seed, budget_s=args.budget, progress=_Progress()
@@ -155,9 +195,16 @@ def run(args: argparse.Namespace) -> int:
         path = Path(args.out) / trace_filename(scenario, mutant, c.invariant)
         _write(path, _trace(scenario, mutant, c, args.seed), "--out")
         written[c.invariant] = str(path)
+    proofs = None if args.no_proofs else _proofs(scenario, mutant)
+    if proofs is not None:
+        result = dataclasses.replace(result, invariants=_engines(result, proofs))
     _report(result, written)
+    if proofs is not None:
+        sys.stdout.write(f"proofs: {proofs['summary']}\n")
     if args.json is not None:
         doc: dict[str, Any] = result.as_json(written)
+        if proofs is not None:
+            doc["proofs"] = {k: v for k, v in proofs.items() if k != "per_invariant"}
         doc["elapsed_s"] = round(time.monotonic() - started, 3)
         _write(Path(args.json), json.dumps(doc, indent=1) + "\n", "--json")
     return EXIT_CODES[result.verdict]

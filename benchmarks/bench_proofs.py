@@ -1,0 +1,87 @@
+"""Proof-suite figures (issue: Z3 proofs), run by hand, not in CI.
+
+    python benchmarks/bench_proofs.py                 # the whole suite, default scenario
+    python benchmarks/bench_proofs.py --mutants       # each mutant's BMC counterexample
+    python benchmarks/bench_proofs.py --bmc-depth 30  # exhaustive BMC of the protocol
+
+Prints one line per measurement: wall seconds and what was established. The suite is the
+inductive obligations and the non-vacuity checks in ``--jobs`` processes, plus the
+no-signalling lemmas; a mutant's figure is ``find_counterexample`` (exhaustive BMC to
+``--exhaustive`` steps, then guided BMC on the walks' skeleton) including the replay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from pqms_model.model import Model
+from pqms_model.mutants import Mutant
+from pqms_model.scenario import load_default
+from pqms_model.trace import replay_doc
+from proofs.bmc import find_counterexample, run_bmc
+from proofs.no_signalling import prove_no_signalling
+from proofs.suite import prove_all
+
+
+def suite(jobs: int) -> None:
+    t0 = time.perf_counter()
+    r = prove_all(load_default(), jobs=jobs)
+    lemmas = prove_no_signalling()
+    wall = time.perf_counter() - t0
+    counts = {s: len(r.by_status(s)) for s in ("proved", "counterexample", "unknown")}
+    cpu = sum(x.seconds for x in r.results + r.enabled)
+    print(f"suite: {wall:.2f} s wall ({jobs} jobs; {cpu:.1f} s in Z3), {counts}, "
+          f"{len(r.results)} obligations, {len(lemmas)} lemmas")  # fmt: skip
+
+
+def mutants(exhaustive: int) -> None:
+    for m in Mutant:
+        t0 = time.perf_counter()
+        found = find_counterexample(Model(load_default(), m), exhaustive_depth=exhaustive)
+        ok = found.trace is not None and (
+            (again := replay_doc(found.trace, "<bmc>", m)).violation is not None
+            and again.violation.invariant == found.invariant
+        )
+        print(f"{m.key:20s} {found.status:15s} {found.engine:14s} length {found.depth:3d} "
+              f"(none <= {found.exhaustive_depth}) {found.invariant} replays={ok} "
+              f"{time.perf_counter() - t0:.2f} s")  # fmt: skip
+
+
+def bmc(depth: int, budget_s: float) -> None:
+    t0 = time.perf_counter()
+
+    def show(k: int, res: str, secs: float) -> None:
+        print(f"  depth {k:3d}: {res} ({secs:.2f} s; {time.perf_counter() - t0:.1f} s total)")
+        if time.perf_counter() - t0 > budget_s:
+            raise TimeoutError
+
+    try:
+        r = run_bmc(Model(load_default()), depth, timeout_ms=600_000, progress=show)
+        print(f"bmc: {r.status} to depth {r.depth} in {r.seconds:.2f} s")
+    except TimeoutError:
+        print(f"bmc: budget of {budget_s:g} s spent (see the last depth above)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--mutants", action="store_true")
+    ap.add_argument("--exhaustive", type=int, default=2)
+    ap.add_argument("--bmc-depth", type=int)
+    ap.add_argument("--budget", type=float, default=600.0)
+    args = ap.parse_args()
+    if args.mutants:
+        mutants(args.exhaustive)
+    elif args.bmc_depth is not None:
+        bmc(args.bmc_depth, args.budget)
+    else:
+        suite(args.jobs)
+
+
+if __name__ == "__main__":
+    main()

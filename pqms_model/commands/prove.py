@@ -1,0 +1,225 @@
+"""``pqms prove``: the Z3 proof suite on a scenario (spec/proofs.md §7).
+
+Inductive obligations (Init ⇒ I; Inv ∧ Lemmas ∧ T_a ⇒ I′ per action), non-vacuity of every
+action, the no-signalling lemmas, and bounded model checking: with ``--mutant`` the mutant's
+counterexample (written as an ITF trace under ``--out``), otherwise BMC to ``--depth`` steps
+when asked.
+
+Exit 0: every obligation proved (and BMC found nothing); 1: a counterexample trace (BMC);
+2: bad input; 3: inconclusive — an obligation unknown or timed out (with Z3's reason), or a
+counterexample to induction that no trace confirms. Unknown is never a pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import z3
+
+from pqms_model.commands.check import _write
+from pqms_model.errors import PqmsError
+from pqms_model.model import Model
+from pqms_model.mutants import Mutant
+from pqms_model.scenario import Scenario, load_default, load_scenario
+from pqms_model.testing import trace_filename
+from pqms_model.trace import dumps
+
+__all__ = ["add_arguments", "run", "run_proofs"]
+
+EXIT = {"proved": 0, "violated": 1, "inconclusive": 3}
+DEFAULT_TIMEOUT_MS = 30_000
+DEFAULT_MUTANT_DEPTH = 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "scenario",
+        nargs="?",
+        metavar="SCENARIO",
+        help="scenario TOML file (default: the embedded earth-moon-mars mesh)",
+    )
+    parser.add_argument("--mutant", metavar="NAME", help="prove a planted-bug variant instead")
+    parser.add_argument(
+        "--depth",
+        metavar="K",
+        type=int,
+        help="bounded model checking to K steps (exhaustive; default: none for the protocol, "
+        f"{DEFAULT_MUTANT_DEPTH} for a mutant before the guided search)",
+    )
+    parser.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default="counterexamples",
+        help="where counterexample traces go (default: ./counterexamples)",
+    )
+    parser.add_argument(
+        "--timeout-ms",
+        metavar="N",
+        type=int,
+        default=DEFAULT_TIMEOUT_MS,
+        help=f"per-query Z3 time limit (default {DEFAULT_TIMEOUT_MS}); a time-out is unknown",
+    )
+    parser.add_argument(
+        "--jobs", metavar="N", type=int, default=2, help="worker processes (default 2)"
+    )
+
+
+def _inputs(args: argparse.Namespace) -> tuple[Scenario, Mutant | None]:
+    """Validate every argument before anything runs or is written."""
+    mutant = None
+    if args.mutant is not None:
+        try:
+            mutant = Mutant.parse(args.mutant)
+        except ValueError as e:
+            raise PqmsError(f"--mutant: {e}") from None
+    if args.depth is not None and not 0 <= args.depth <= 200:
+        raise PqmsError(f"--depth: must be 0..200 steps, got {args.depth}")
+    if args.timeout_ms < 1:
+        raise PqmsError(f"--timeout-ms: must be >= 1, got {args.timeout_ms}")
+    if not 1 <= args.jobs <= 64:
+        raise PqmsError(f"--jobs: must be 1..64, got {args.jobs}")
+    if args.json is not None:
+        target = Path(args.json)
+        if target.is_dir():
+            raise PqmsError(f"--json: {target} is a directory; give a file name")
+        if not target.parent.is_dir():
+            raise PqmsError(f"--json: directory {target.parent} does not exist")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise PqmsError(f"--out: {out} exists and is not a directory")
+    scenario = load_default() if args.scenario is None else load_scenario(args.scenario)
+    return scenario, mutant
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def run_proofs(
+    scenario: Scenario,
+    mutant: Mutant | None,
+    *,
+    depth: int | None,
+    timeout_ms: int,
+    jobs: int,
+    log: bool = True,
+) -> dict[str, Any]:
+    """Run the suite; return the JSON document (``trace`` entries hold ITF documents)."""
+    from proofs.bmc import find_counterexample, run_bmc
+    from proofs.no_signalling import EXPECTED, prove_no_signalling
+    from proofs.suite import prove_all
+
+    t0 = time.perf_counter()
+    say = _say if log else (lambda _line: None)
+    print(
+        f"pqms prove: {scenario.name}, {'mutant ' + mutant.key if mutant else 'the protocol'}, "
+        f"z3 {z3.get_version_string()}, {jobs} job(s), {timeout_ms} ms per query",
+        file=sys.stderr,
+    )
+    suite = prove_all(scenario, mutant, jobs=jobs, timeout_ms=timeout_ms)
+    for r in suite.results:
+        verb = "establishes" if r.action == "init" else "preserves"
+        say(f"checking {r.action} {verb} {r.invariant} ... {r.status} ({r.seconds:.2f} s)")
+        if r.status != "proved" and r.reason:
+            say("    " + r.reason.replace("\n", "\n    "))
+    for r in suite.enabled:
+        ok = "sat" if r.status == "proved" else r.status
+        say(f"checking {r.action} can fire under the invariants ... {ok} ({r.seconds:.2f} s)")
+    lemmas = prove_no_signalling(timeout_ms)
+    for lr in lemmas:
+        want = "" if EXPECTED[lr.name] == "proved" else f", expected {EXPECTED[lr.name]}"
+        say(f"checking {lr.name} ... {lr.status} ({lr.seconds:.2f} s{want})")
+    counterexamples: list[dict[str, Any]] = []
+    bmc: dict[str, Any] | None = None
+    if mutant is not None or depth is not None:
+        model = Model(scenario, mutant)
+        if mutant is not None:
+            found = find_counterexample(
+                model, exhaustive_depth=DEFAULT_MUTANT_DEPTH if depth is None else depth
+            )
+        else:
+            found = run_bmc(model, depth or 0, timeout_ms=timeout_ms)
+            found.exhaustive_depth = (depth or 0) if found.status == "none" else found.depth - 1
+        bmc = {
+            "status": found.status,
+            "engine": found.engine,
+            "length": found.depth,
+            "no_counterexample_up_to": found.exhaustive_depth,
+            "seconds": round(found.seconds, 3),
+            "reason": found.reason,
+        }
+        if found.status == "counterexample" and found.trace is not None:
+            counterexamples.append(
+                {"invariant": found.invariant, "trace": found.trace, "length": found.depth}
+            )
+        say(
+            f"bounded model checking ({found.engine}) ... {found.status}"
+            + (f": {found.invariant} after {found.depth} steps" if found.invariant else "")
+            + f"; none of {found.exhaustive_depth} steps or fewer ({found.seconds:.2f} s)"
+        )
+    everything = [*suite.results, *suite.enabled]
+    unknown = [r for r in everything if r.status == "unknown"]
+    cti = [r for r in everything if r.status == "counterexample"]
+    bad_lemmas = [lr for lr in lemmas if lr.status != EXPECTED[lr.name]]
+    if counterexamples:
+        verdict = "violated"
+        reason = f"{counterexamples[0]['invariant']} violated after "
+        reason += f"{counterexamples[0]['length']} steps (BMC trace)"
+    elif unknown or cti or bad_lemmas or (bmc and bmc["status"] == "unknown"):
+        verdict = "inconclusive"
+        reason = f"{len(unknown)} unknown, {len(cti)} counterexample(s) to induction"
+        if bad_lemmas:
+            reason += f", {len(bad_lemmas)} lemma(s) not proved"
+        if unknown:
+            reason += f" (first unknown: {unknown[0].name}: {unknown[0].reason or 'no reason'})"
+    else:
+        verdict = "proved"
+        reason = f"{len(suite.results)} obligations proved, every action can fire"
+    return {
+        "verdict": verdict,
+        "reason": reason,
+        "scenario": scenario.name,
+        "mutant": mutant.key if mutant else None,
+        "obligations": [
+            {
+                "action": r.action,
+                "invariant": r.invariant,
+                "status": r.status,
+                "seconds": round(r.seconds, 3),
+                "kind": r.kind,
+                "needs": r.core,
+            }
+            for r in suite.results
+        ],
+        "enabled": [
+            {"action": r.action, "status": "sat" if r.status == "proved" else r.status}
+            for r in suite.enabled
+        ],
+        "lemmas": [
+            {"name": lr.name, "status": lr.status, "expected": EXPECTED[lr.name]} for lr in lemmas
+        ],
+        "bmc": bmc,
+        "counterexamples": counterexamples,
+        "elapsed_s": round(time.perf_counter() - t0, 3),
+        "z3_version": z3.get_version_string(),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    scenario, mutant = _inputs(args)
+    doc = run_proofs(scenario, mutant, depth=args.depth, timeout_ms=args.timeout_ms, jobs=args.jobs)
+    for c in doc["counterexamples"]:
+        path = Path(args.out) / trace_filename(scenario, mutant, c["invariant"])
+        _write(path, dumps(c["trace"]), "--out")
+        c["trace"] = str(path)
+        print(f"counterexample: {c['invariant']} after {c['length']} steps (trace: {path})")
+    print(f"\nverdict: {doc['verdict']}: {doc['reason']} ({doc['elapsed_s']:.1f} s)")
+    if args.json is not None:
+        _write(Path(args.json), json.dumps(doc, indent=1) + "\n", "--json")
+    return EXIT[doc["verdict"]]

@@ -1,0 +1,236 @@
+"""Bounded model checking, incremental by depth (spec/proofs.md §5).
+
+One solver holds the unrolled transition relation ``Init(s0) ∧ T(s0, s1) ∧ … ∧ T(s_{k-1}, s_k)``;
+at each depth ``k`` a push/pop frame asks whether some safety or type invariant fails in
+``s_k``. The first ``sat`` is a shortest counterexample: its steps are decoded into actions,
+run on the executable model (``trace.build_trace``, with the mutant), the Z3 states are checked
+against the model's on every encoded field, and the trace is replayed to confirm the violated
+invariant.
+
+The instance is finite in what BMC needs to be a fast bug finder: the scenario's constants;
+``choose_route`` limited to the model's candidate paths (``Model.route_paths``); message ids
+below ``1 + depth * max_alloc`` for the existential witnesses of a violation. Time steps and
+every other parameter are symbolic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from pqms_model.actions import Action
+from pqms_model.errors import PqmsError
+from pqms_model.model import Model
+from pqms_model.mutants import Mutant
+from pqms_model.trace import build_trace, replay_doc
+from proofs.consts import Consts
+from proofs.decode import decode_action, state_mismatches
+from proofs.properties import SymInvariant
+from proofs.safety import SAFETY
+from proofs.symstate import SymState
+from proofs.transition import ACTION_NAMES, StepTerms, initial_state, step_relation
+from proofs.witness import Finite
+
+__all__ = ["BmcError", "BmcResult", "bmc_variants", "find_counterexample", "run_bmc"]
+
+TARGETS = tuple(i for i, inv in SAFETY.items() if inv.kind in ("safety", "type"))
+"""What BMC looks for: a state violating any safety or type invariant."""
+
+
+class BmcError(PqmsError):
+    """BMC found a trace the model does not reproduce (the encoding and the model drifted)."""
+
+
+@dataclass
+class BmcResult:
+    status: str  # "counterexample" | "witness" (goal reached) | "none" (up to depth) | "unknown"
+    depth: int  # length of the counterexample, or the depth searched
+    seconds: float
+    invariant: str | None = None
+    actions: list[Action] = field(default_factory=list)
+    trace: dict[str, Any] | None = None
+    reason: str = ""
+    per_depth: list[float] = field(default_factory=list)
+    engine: str = "z3-bmc"  # or "z3-bmc-guided": each step's action fixed (see find_counterexample)
+    exhaustive_depth: int = 0  # no counterexample of this length or shorter exists
+
+
+def bmc_variants(c: Consts) -> dict[str, list[dict[str, Any]]]:
+    """BMC's finite choices, one encoding each: ``choose_route`` over the model's candidate
+    paths, link faults per link, node faults per node."""
+    nodes, links = [{"node": n} for n in range(c.N)], [{"link": li} for li in range(c.L)]
+    paths = [{"pool": p, "plen": len(path), "path": path + (-1,) * (c.N - len(path))}
+             for p, path in c.candidates]  # fmt: skip
+    return {"choose_route": paths, "link_down": links, "link_up": links, "crash": nodes,
+            "recover": nodes}  # fmt: skip
+
+
+def _violated(c: Consts, s: SymState, ids: list[int], tag: str) -> dict[str, Any]:
+    """Per invariant: a formula true iff it fails in ``s`` (fresh witnesses for its ids)."""
+    out: dict[str, Any] = {}
+    w = Finite(ids)
+    for iid in TARGETS:
+        inv: SymInvariant = SAFETY[iid]
+        negs = []
+        for cl in inv.clauses:
+            args = [z3.Int(f"{tag}.{iid}.{cl.name}.x{k}") for k in range(len(cl.sorts))]
+            negs.append(z3.Not(cl.body(w, s, *args)))
+        out[iid] = z3.Or(negs)
+    return out
+
+
+def run_bmc(
+    model: Model,
+    max_depth: int,
+    *,
+    timeout_ms: int = 60_000,
+    targets: tuple[str, ...] = TARGETS,
+    kinds: Sequence[str] | None = None,
+    goal: Callable[[SymState, list[int]], Any] | None = None,
+    progress: Callable[[int, str, float], None] | None = None,
+) -> BmcResult:
+    """Search for the shortest trace (at most ``max_depth`` steps) that violates an invariant
+    in ``targets``; a found trace is validated on ``model`` (see the module docstring).
+
+    ``kinds`` fixes the action of each step (*guided* BMC: Z3 still chooses every parameter,
+    id, time step and delay; ``max_depth`` is then ``len(kinds)``). ``goal`` replaces the
+    violation: a formula over a state and the ids that may exist in it, to be reached (a
+    non-vacuity witness); the trace is then validated without a violation."""
+    if kinds is not None:
+        unknown = sorted(set(kinds) - set(ACTION_NAMES))
+        if unknown:
+            raise BmcError(f"unknown action(s) {unknown}; valid: {', '.join(ACTION_NAMES)}")
+        max_depth = len(kinds)
+    c = Consts(model)
+    mutant: Mutant | None = model.mutant
+    solver = z3.Solver()
+    solver.set("timeout", timeout_ms)
+    solver.add(*c.axioms)
+    seen: set[int] = set()
+    states = [initial_state(c)]
+    steps: list[StepTerms] = []
+    variants = bmc_variants(c)
+    alloc = max(c.N, 4)  # most ids one step allocates (choose_route, generate_link)
+    t0 = time.perf_counter()
+    per_depth: list[float] = []
+    for k in range(max_depth + 1):
+        if k > 0:
+            names = (kinds[k - 1],) if kinds is not None else ACTION_NAMES
+            st = step_relation(states[-1], None, f"t{k}", mutant, names, variants=variants)
+            solver.add(*st.constraints, *c.new_facts(seen))
+            states.append(st.post)
+            steps.append(st)
+        t1 = time.perf_counter()
+        ids = list(range(1, 1 + alloc * k + 1))
+        if kinds is not None and k < len(kinds):
+            per_depth.append(0.0)  # guided: only the full skeleton is asked
+            continue
+        if goal is not None:
+            bad = {"goal": goal(states[k], ids)}
+        else:
+            bad = _violated(c, states[k], ids, f"v{k}")
+            bad = {i: f for i, f in bad.items() if i in targets}
+        solver.add(*c.new_facts(seen))
+        solver.push()
+        solver.add(z3.Or(list(bad.values())))
+        res = solver.check()
+        per_depth.append(time.perf_counter() - t1)
+        if progress:
+            progress(k, str(res), per_depth[-1])
+        if res == z3.sat:
+            m = solver.model()
+            found = [i for i, f in bad.items() if z3.is_true(m.eval(f, model_completion=True))]
+            out = _validate(model, c, m, states, steps, found if goal is None else None)
+            out.seconds, out.per_depth = time.perf_counter() - t0, per_depth
+            return out
+        if res == z3.unknown:
+            reason = solver.reason_unknown()
+            return BmcResult("unknown", k, time.perf_counter() - t0, reason=reason,
+                             per_depth=per_depth)  # fmt: skip
+        solver.pop()
+    return BmcResult("none", max_depth, time.perf_counter() - t0, per_depth=per_depth)
+
+
+def _validate(
+    model: Model,
+    c: Consts,
+    m: z3.ModelRef,
+    states: list[SymState],
+    steps: list[StepTerms],
+    found: list[str] | None,
+) -> BmcResult:
+    """Decode the steps, run them on the model, compare every state, and (unless ``found`` is
+    None: a witness) replay the trace to the same violation."""
+    actions = [decode_action(m, c, st.sel, st.params) for st in steps]
+    try:
+        doc = build_trace(model, actions, engine="z3-bmc", invariant=None)
+    except PqmsError as e:
+        raise BmcError(f"BMC trace is not executable on the model: {e}") from None
+    s = model.init()
+    prev = None
+    for k, a in enumerate([None, *actions]):
+        if a is not None:
+            prev, s = s, model.step(s, a)
+        bad = state_mismatches(m, c, states[k], s, prev)
+        if bad:
+            raise BmcError(f"BMC state {k} differs from the model on {', '.join(bad[:5])}")
+    if found is None:
+        return BmcResult("witness", len(actions), 0.0, None, actions, doc)
+    replay = replay_doc(doc, "<bmc>", model.mutant)
+    if replay.violation is None or replay.step != len(actions):
+        raise BmcError(f"the model does not violate {found} at the end of the BMC trace")
+    inv = replay.violation.invariant
+    if inv not in found:
+        raise BmcError(f"the model reports {inv}, Z3 found {found}")
+    doc["#meta"]["invariant"] = inv
+    return BmcResult("counterexample", len(actions), 0.0, inv, actions, doc)
+
+
+def find_counterexample(
+    model: Model,
+    *,
+    exhaustive_depth: int = 3,
+    seed: int = 0,
+    timeout_ms: int = 60_000,
+    progress: Callable[[str], None] | None = None,
+) -> BmcResult:
+    """The mutant's counterexample, by BMC in two stages (spec/proofs.md §5):
+
+    1. *exhaustive*: every trace of at most ``exhaustive_depth`` steps, all actions, all
+       parameters symbolic; a counterexample here is a shortest one;
+    2. *guided*: the action of each step fixed to the walks' shrunk counterexample for the
+       same mutant and seed (:func:`pqms_model.campaign.run_campaign`), every parameter, id,
+       time step and delay left to Z3. Z3 finds the violating data itself, and the trace is
+       validated on the model like any BMC trace. Its length is an upper bound on the shortest;
+       stage 1 is the lower bound, and the result says so (``exhaustive_depth``).
+    """
+    from pqms_model.campaign import run_campaign  # the walks engine: only for the skeleton
+
+    mutant = model.mutant
+    targets = tuple(mutant.breaks) if mutant is not None else TARGETS
+    t0 = time.perf_counter()
+    first = run_bmc(model, exhaustive_depth, timeout_ms=timeout_ms, targets=targets)
+    first.exhaustive_depth = exhaustive_depth if first.status == "none" else first.depth - 1
+    if progress:
+        progress(f"exhaustive BMC to depth {exhaustive_depth}: {first.status}")
+    if first.status != "none":
+        first.engine = "z3-bmc"
+        return first
+    walks = run_campaign(model.scenario, mutant, seed=seed, budget_s=120.0)
+    if not walks.counterexamples:
+        out = BmcResult("none", exhaustive_depth, time.perf_counter() - t0)
+        out.exhaustive_depth, out.reason = exhaustive_depth, "the walks found no skeleton"
+        return out
+    hint = walks.counterexamples[0]
+    kinds = [a.name for a in hint.actions]
+    if progress:
+        progress(f"guided BMC on the walks' {len(kinds)}-step skeleton")
+    aimed = tuple(dict.fromkeys((*targets, hint.invariant)))
+    out = run_bmc(model, len(kinds), timeout_ms=timeout_ms, targets=aimed, kinds=kinds)
+    out.seconds, out.engine = time.perf_counter() - t0, "z3-bmc-guided"
+    out.exhaustive_depth = exhaustive_depth
+    return out

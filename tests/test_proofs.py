@@ -1,0 +1,255 @@
+"""The Z3 encoding and proofs (spec/proofs.md): completeness, inductive obligations, BMC of the
+mutants with traces that replay on the model, and non-vacuity witnesses reached from Init."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import z3
+
+from pqms_model.actions import ACTION_TYPES
+from pqms_model.cli import main
+from pqms_model.invariants import INVARIANTS
+from pqms_model.model import Model
+from pqms_model.mutants import Mutant
+from pqms_model.scenario import load_default
+from pqms_model.state import Outcome, State
+from pqms_model.trace import replay_doc
+from proofs.bmc import BmcError, find_counterexample, run_bmc
+from proofs.codes import OUTCOME
+from proofs.consts import Consts
+from proofs.enc_core import Ctx, Params
+from proofs.induction import ALL_PROPERTIES, prove_action, prove_init
+from proofs.lemmas import LEMMAS
+from proofs.safety import SAFETY
+from proofs.suite import OBLIGATIONS, check_enabled
+from proofs.symstate import SymState
+from proofs.transition import ACTION_NAMES, ENCODINGS, encode, frame
+
+SCENARIO = load_default()
+MODEL = Model(SCENARIO)
+CONSTS = Consts(MODEL)
+
+USE_SKELETON = (
+    "choose_route", "advance_time", "receive", "generate_link", "advance_time", "receive",
+    "admit", "use_pair", "advance_time", "deliver",
+)  # fmt: skip
+"""Route earth -> moon (one hop), its herald, admission, a use and its delivery."""
+
+
+# --- the encoding covers the model --------------------------------------------------------------
+
+
+def test_every_action_has_an_encoding_under_its_name() -> None:
+    assert sorted(ENCODINGS) == sorted(ACTION_TYPES) == sorted(ACTION_NAMES)
+    for name, enc in ENCODINGS.items():
+        assert enc.cls is ACTION_TYPES[name]
+
+
+def test_every_model_invariant_has_a_symbolic_counterpart() -> None:
+    assert list(SAFETY) == list(INVARIANTS)
+    for iid, inv in SAFETY.items():
+        assert inv.kind == INVARIANTS[iid].kind.value
+    assert not set(LEMMAS) & set(SAFETY)
+
+
+@pytest.mark.parametrize("name", ACTION_NAMES)
+def test_each_encoding_writes_only_what_it_declares(name: str) -> None:
+    pre = SymState.fresh(CONSTS, "pre")
+    eff = encode(name, pre, Params.fresh(CONSTS, "a"), Ctx(CONSTS, name, None))
+    assert eff.guard, f"{name} has no guard"
+    for f in frame(name):
+        assert eff.post[f] is pre[f], f"{name} changes {f}, which is in its frame"
+
+
+def test_an_undeclared_write_is_caught() -> None:
+    enc = ENCODINGS["advance_time"]
+    real = enc.encode
+
+    def sneaky(s: SymState, a: Params, ctx: Ctx) -> Any:
+        eff = real(s, a, ctx)
+        return type(eff)(eff.guard, eff.post.set({"deliveries": eff.post["deliveries"] + 1}))
+
+    object.__setattr__(enc, "encode", sneaky)
+    try:
+        with pytest.raises(AssertionError, match="undeclared field"):
+            encode("advance_time", SymState.fresh(CONSTS, "p"), Params.fresh(CONSTS, "a"),
+                   Ctx(CONSTS, "advance_time", None))  # fmt: skip
+    finally:
+        object.__setattr__(enc, "encode", real)
+
+
+def test_the_obligations_registry_names_every_proof() -> None:
+    for pid in ALL_PROPERTIES:
+        assert OBLIGATIONS[pid].parts == (
+            f"init/{pid}",
+            *(f"{a}/{pid}" for a in ACTION_NAMES),
+        )
+    for m in Mutant:
+        assert f"bmc/{m.key}" in OBLIGATIONS
+    assert {f"enabled/{a}" for a in ACTION_NAMES} <= set(OBLIGATIONS)
+
+
+# --- inductive obligations ---------------------------------------------------------------------
+
+
+def test_init_establishes_every_property() -> None:
+    results = prove_init(CONSTS)
+    assert [r.invariant for r in results] == list(ALL_PROPERTIES)
+    assert all(r.status == "proved" for r in results), [r.name for r in results]
+
+
+@pytest.mark.parametrize(
+    "action", ["use_pair", "deliver", "admit", "advance_time", "delay_message"]
+)
+def test_use_and_delivery_preserve_the_headline_invariants(action: str) -> None:
+    targets = ["no-double-use", "fidelity-on-use", "causality"]
+    results = prove_action(CONSTS, action, targets=targets)
+    assert [(r.invariant, r.status) for r in results] == [(t, "proved") for t in targets]
+    for r in results:  # the unsat core names the properties each proof assumed
+        assert set(r.core) <= set(ALL_PROPERTIES)
+
+
+@pytest.mark.parametrize(
+    ("mutant", "action", "invariant"),
+    [
+        # the bits no longer need light time: the lemma behind causality fails first
+        (Mutant.INSTANT_EFFECT, "use_pair", "message-light-bound"),
+        (Mutant.NO_THRESHOLD, "deliver", "fidelity-on-use"),
+        (Mutant.REUSE_AFTER_USE, "use_pair", "consumed-spent"),
+    ],
+)
+def test_a_mutant_breaks_its_invariants_induction(
+    mutant: Mutant, action: str, invariant: str
+) -> None:
+    c = Consts(Model(SCENARIO, mutant))
+    [r] = prove_action(c, action, mutant, targets=[invariant])
+    assert r.status == "counterexample"
+    assert f"{action}(" in r.reason and "->" in r.reason  # a readable pre/post pair
+
+
+@pytest.mark.parametrize("action", ACTION_NAMES)
+def test_every_action_can_fire_under_the_invariants(action: str) -> None:
+    """Non-vacuity: no obligation is proved from hypotheses that contradict the guard."""
+    r = check_enabled(CONSTS, action, None, 30_000)
+    assert r.status == "proved", r.reason
+
+
+def test_a_contradictory_guard_is_reported_as_vacuous() -> None:
+    enc = ENCODINGS["advance_time"]
+    real = enc.encode
+
+    def never(s: SymState, a: Params, ctx: Ctx) -> Any:
+        eff = real(s, a, ctx)
+        return type(eff)([*eff.guard, s["now"] < 0], eff.post)
+
+    object.__setattr__(enc, "encode", never)
+    try:
+        assert check_enabled(CONSTS, "advance_time", None, 30_000).status == "counterexample"
+    finally:
+        object.__setattr__(enc, "encode", real)
+
+
+# --- bounded model checking: every mutant, traces replay on the model --------------------------
+
+
+@pytest.mark.parametrize("mutant", list(Mutant), ids=lambda m: m.key)
+def test_bmc_finds_each_mutant_and_its_trace_replays(mutant: Mutant) -> None:
+    found = find_counterexample(Model(SCENARIO, mutant), exhaustive_depth=1)
+    assert found.status == "counterexample", found.reason
+    assert found.trace is not None and found.invariant is not None
+    again = replay_doc(json.loads(json.dumps(found.trace)), "<bmc>", mutant)
+    assert again.violation is not None and again.violation.invariant == found.invariant
+    assert again.step == found.depth
+    assert found.exhaustive_depth >= 1 or found.engine == "z3-bmc"
+
+
+def test_bmc_of_the_protocol_finds_nothing_on_a_use_skeleton() -> None:
+    """The unmutated protocol on the instant-effect skeleton: no data makes it violate."""
+    assert run_bmc(MODEL, 0, kinds=USE_SKELETON).status == "none"
+
+
+def test_bmc_of_the_protocol_is_exhaustive_for_short_traces() -> None:
+    r = run_bmc(MODEL, 2)
+    assert r.status == "none" and r.depth == 2 and len(r.per_depth) == 3
+
+
+def test_bmc_rejects_unknown_actions() -> None:
+    with pytest.raises(BmcError, match="unknown action"):
+        run_bmc(MODEL, 0, kinds=("teleport",))
+
+
+# --- non-vacuity witnesses reached from Init (sat queries; traces replay) -------------------
+
+
+def _delivered(s: SymState) -> Any:
+    return z3.And(s["ld_some"], s["ld_outcome"] == OUTCOME[Outcome.DELIVERED])
+
+
+def _final(trace: dict[str, Any], actions: list[Any]) -> State:
+    """The witness trace replays on the model without a violation; its last state."""
+    assert replay_doc(trace, "<witness>", None).violation is None
+    s = MODEL.init()
+    for a in actions:
+        s = MODEL.step(s, a)
+    return s
+
+
+def test_a_delivery_at_exactly_send_time_plus_light_time_is_reachable() -> None:
+    def goal(s: SymState, _ids: list[int]) -> Any:
+        light = s.c.light(s["ld_sender"], s["ld_receiver"])
+        return z3.And(_delivered(s), s["ld_deliver"] == s["ld_send"] + light)
+
+    r = run_bmc(MODEL, 0, kinds=USE_SKELETON, goal=goal)
+    assert r.status == "witness" and r.trace is not None
+    d = _final(r.trace, r.actions).last_delivery
+    assert d is not None and d.outcome is Outcome.DELIVERED
+    assert d.deliver_us - d.send_us == SCENARIO.light_us(d.sender, d.receiver)
+
+
+def test_a_use_at_exactly_the_threshold_is_reachable() -> None:
+    def goal(s: SymState, _ids: list[int]) -> Any:
+        return z3.And(_delivered(s), s["ld_cost"] == s["ld_threshold"])
+
+    r = run_bmc(MODEL, 0, kinds=USE_SKELETON, goal=goal)
+    assert r.status == "witness" and r.trace is not None
+    d = _final(r.trace, r.actions).last_delivery
+    assert d is not None and d.outcome is Outcome.DELIVERED
+    assert d.cost_nnp == d.threshold_nnp
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def test_prove_mutant_exits_1_with_a_trace_that_replays(tmp_path: Any) -> None:
+    out, report = tmp_path / "cx", tmp_path / "r.json"
+    code = main(["prove", "--mutant", "route-through-down", "--out", str(out),
+                 "--json", str(report), "--jobs", "1"])  # fmt: skip
+    assert code == 1
+    doc = json.loads(report.read_text())
+    assert doc["verdict"] == "violated" and doc["z3_version"] == z3.get_version_string()
+    [cx] = doc["counterexamples"]
+    assert cx["invariant"] == "route-believed-up"
+    assert main(["replay", cx["trace"], "--mutant", "route-through-down"]) == 1
+    statuses = {(o["action"], o["invariant"]): o["status"] for o in doc["obligations"]}
+    assert statuses[("choose_route", "route-believed-up")] == "counterexample"
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--depth", "-1"], "--depth: must be 0..200"),
+        (["--timeout-ms", "0"], "--timeout-ms: must be >= 1"),
+        (["--mutant", "nope"], "--mutant: unknown mutant 'nope'"),
+        (["--jobs", "0"], "--jobs: must be 1..64"),
+    ],
+)
+def test_prove_bad_flags_exit_2_with_one_line(
+    flags: list[str], message: str, capsys: Any, tmp_path: Any
+) -> None:
+    assert main(["prove", *flags, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
