@@ -18,10 +18,9 @@ shares every term it does not write, which is how frames are made explicit (see
 >>> from pqms_model.model import Model
 >>> from pqms_model.scenario import load_default
 >>> from proofs.consts import Consts
-from proofs.flatten import Flattener, dimension
 >>> s = SymState.fresh(Consts(Model(load_default())), "s")
 >>> s["now"], s["p_s0"].sort(), s["view"].sort(), len(s)
-(s.now, Array(Int, Int), Array(Int, Array(Int, Int)), 67)
+(s.now, Array(Int, Int), Array(Int, Array(Int, Int)), 68)
 """
 
 from __future__ import annotations
