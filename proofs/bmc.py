@@ -231,9 +231,7 @@ def find_counterexample(
         progress(f"guided BMC on the walks' {len(kinds)}-step skeleton")
     # aimed at the invariant the walks broke (a two-pair invariant among the targets would make
     # the query quadratic in the ids for nothing)
-    out = run_bmc(
-        model, len(kinds), timeout_ms=timeout_ms, targets=(hint.invariant,), kinds=kinds
-    )
+    out = run_bmc(model, len(kinds), timeout_ms=timeout_ms, targets=(hint.invariant,), kinds=kinds)
     out.seconds, out.engine = time.perf_counter() - t0, "z3-bmc-guided"
     out.exhaustive_depth = exhaustive_depth
     return out
