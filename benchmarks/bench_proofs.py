@@ -71,7 +71,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--mutants", action="store_true")
-    ap.add_argument("--exhaustive", type=int, default=2)
+    ap.add_argument("--exhaustive", type=int, default=3)
     ap.add_argument("--bmc-depth", type=int)
     ap.add_argument("--budget", type=float, default=600.0)
     args = ap.parse_args()

@@ -140,7 +140,7 @@ def _report(result: CampaignResult, written: dict[str, str]) -> None:
         for line in c.lines():
             out.write(f"  {line}\n")
     width = max(len(r.id) for r in result.invariants)
-    out.write(f"\n{'invariant':<{width}}  {'status':<12}  engine\n")
+    out.write(f"\n{'invariant':<{width}}  {'status':<12}  engines\n")
     for r in result.invariants:
         out.write(f"{r.id:<{width}}  {r.status:<12}  {r.engine}\n")
     cov = result.coverage

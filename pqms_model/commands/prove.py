@@ -33,7 +33,7 @@ __all__ = ["add_arguments", "run", "run_proofs"]
 
 EXIT = {"proved": 0, "violated": 1, "inconclusive": 3}
 DEFAULT_TIMEOUT_MS = 30_000
-DEFAULT_MUTANT_DEPTH = 2
+DEFAULT_MUTANT_DEPTH = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -180,7 +180,8 @@ def run_proofs(
             reason += f" (first unknown: {unknown[0].name}: {unknown[0].reason or 'no reason'})"
     else:
         verdict = "proved"
-        reason = f"{len(suite.results)} obligations proved, every action can fire"
+        reason = f"{len(suite.results)} obligations proved for any number of pairs, messages and "
+        reason += f"routes (constants of {scenario.name}), every action can fire"
     return {
         "verdict": verdict,
         "reason": reason,
