@@ -2,6 +2,7 @@
 
     python benchmarks/bench_proofs.py                 # the whole suite, default scenario
     python benchmarks/bench_proofs.py --mutants       # each mutant's BMC counterexample
+    python benchmarks/bench_proofs.py --mutants --induction  # ... and which obligations fail
     python benchmarks/bench_proofs.py --bmc-depth 30  # exhaustive BMC of the protocol
 
 Prints one line per measurement: wall seconds and what was established. The suite is the
@@ -39,8 +40,13 @@ def suite(jobs: int) -> None:
           f"{len(r.results)} obligations, {len(lemmas)} lemmas")  # fmt: skip
 
 
-def mutants(exhaustive: int) -> None:
+def mutants(exhaustive: int, induction: bool) -> None:
     for m in Mutant:
+        if induction:  # the inductive obligations under the mutant: which fail
+            r = prove_all(load_default(), m, jobs=2)
+            cti = [x.name for x in r.by_status("counterexample")]
+            print(f"{m.key:20s} induction: {len(cti)} counterexample(s) to induction, "
+                  f"{len(r.by_status('unknown'))} unknown: {', '.join(cti[:4])}")  # fmt: skip
         t0 = time.perf_counter()
         found = find_counterexample(Model(load_default(), m), exhaustive_depth=exhaustive)
         ok = found.trace is not None and (
@@ -72,11 +78,12 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--mutants", action="store_true")
     ap.add_argument("--exhaustive", type=int, default=3)
+    ap.add_argument("--induction", action="store_true", help="with --mutants: also the proofs")
     ap.add_argument("--bmc-depth", type=int)
     ap.add_argument("--budget", type=float, default=600.0)
     args = ap.parse_args()
     if args.mutants:
-        mutants(args.exhaustive)
+        mutants(args.exhaustive, args.induction)
     elif args.bmc_depth is not None:
         bmc(args.bmc_depth, args.budget)
     else:
