@@ -37,7 +37,7 @@ from pqms_model.scenario import Scenario, load_default, load_scenario
 from pqms_model.testing import Coverage, trace_filename
 from pqms_model.trace import build_trace, dumps, replay_doc
 
-__all__ = ["EXIT_CODES", "add_arguments", "run"]
+__all__ = ["EXIT_CODES", "add_arguments", "check_outputs", "parse_mutant", "run"]
 
 EXIT_CODES = {"hold": 0, "violated": 1, "inconclusive": 3}
 _QUIET_S = 3.0  # no progress lines for runs shorter than this
@@ -72,18 +72,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _inputs(args: argparse.Namespace) -> tuple[Scenario, Mutant | None]:
-    """Validate every argument before anything runs or is written."""
-    mutant = None
-    if args.mutant is not None:
-        try:
-            mutant = Mutant.parse(args.mutant)
-        except ValueError as e:
-            raise PqmsError(f"--mutant: {e}") from None
-    if not (math.isfinite(args.budget) and args.budget >= 0):
-        raise PqmsError(f"--budget: must be a number of seconds >= 0, got {args.budget}")
-    if args.seed < 0:
-        raise PqmsError(f"--seed: must be >= 0, got {args.seed}")
+def parse_mutant(args: argparse.Namespace) -> Mutant | None:
+    """``--mutant NAME`` as a Mutant (bad input: one line naming the valid names)."""
+    if args.mutant is None:
+        return None
+    try:
+        return Mutant.parse(args.mutant)
+    except ValueError as e:
+        raise PqmsError(f"--mutant: {e}") from None
+
+
+def check_outputs(args: argparse.Namespace) -> Scenario:
+    """``--json`` and ``--out`` are writable, then the scenario loads: all before any work."""
     if args.json is not None:
         target = Path(args.json)
         if target.is_dir():
@@ -93,8 +93,17 @@ def _inputs(args: argparse.Namespace) -> tuple[Scenario, Mutant | None]:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise PqmsError(f"--out: {out} exists and is not a directory")
-    scenario = load_default() if args.scenario is None else load_scenario(args.scenario)
-    return scenario, mutant
+    return load_default() if args.scenario is None else load_scenario(args.scenario)
+
+
+def _inputs(args: argparse.Namespace) -> tuple[Scenario, Mutant | None]:
+    """Validate every argument before anything runs or is written."""
+    mutant = parse_mutant(args)
+    if not (math.isfinite(args.budget) and args.budget >= 0):
+        raise PqmsError(f"--budget: must be a number of seconds >= 0, got {args.budget}")
+    if args.seed < 0:
+        raise PqmsError(f"--seed: must be >= 0, got {args.seed}")
+    return check_outputs(args), mutant
 
 
 class _Progress:

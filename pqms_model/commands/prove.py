@@ -21,11 +21,11 @@ from typing import Any
 
 import z3
 
-from pqms_model.commands.check import _write
+from pqms_model.commands.check import _write, check_outputs, parse_mutant
 from pqms_model.errors import PqmsError
 from pqms_model.model import Model
 from pqms_model.mutants import Mutant
-from pqms_model.scenario import Scenario, load_default, load_scenario
+from pqms_model.scenario import Scenario
 from pqms_model.testing import trace_filename
 from pqms_model.trace import dumps
 
@@ -72,28 +72,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _inputs(args: argparse.Namespace) -> tuple[Scenario, Mutant | None]:
     """Validate every argument before anything runs or is written."""
-    mutant = None
-    if args.mutant is not None:
-        try:
-            mutant = Mutant.parse(args.mutant)
-        except ValueError as e:
-            raise PqmsError(f"--mutant: {e}") from None
+    mutant = parse_mutant(args)
     if args.depth is not None and not 0 <= args.depth <= 200:
         raise PqmsError(f"--depth: must be 0..200 steps, got {args.depth}")
     if args.timeout_ms < 1:
         raise PqmsError(f"--timeout-ms: must be >= 1, got {args.timeout_ms}")
     if not 1 <= args.jobs <= 64:
         raise PqmsError(f"--jobs: must be 1..64, got {args.jobs}")
-    if args.json is not None:
-        target = Path(args.json)
-        if target.is_dir():
-            raise PqmsError(f"--json: {target} is a directory; give a file name")
-        if not target.parent.is_dir():
-            raise PqmsError(f"--json: directory {target.parent} does not exist")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise PqmsError(f"--out: {out} exists and is not a directory")
-    scenario = load_default() if args.scenario is None else load_scenario(args.scenario)
+    scenario = check_outputs(args)
     return scenario, mutant
 
 
