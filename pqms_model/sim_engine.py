@@ -23,6 +23,7 @@ from the pool, re-plan generation, fail over routes: those reactions are the pol
 
 from __future__ import annotations
 
+import abc
 import heapq
 import random
 import time
@@ -96,8 +97,10 @@ def _siblings(hops: int, schedule: Schedule) -> dict[tuple[int, int], tuple[int,
     return out
 
 
-class Engine:
-    """One run of one mode on one scenario: the event loop (reactions: :meth:`_settle`)."""
+class Engine(abc.ABC):
+    """One run of one mode on one scenario: the event loop (reactions: :meth:`_settle`).
+
+    Abstract: :class:`pqms_model.simulator.Simulator` supplies the policies' hooks."""
 
     def __init__(
         self,
@@ -276,13 +279,13 @@ class Engine:
 
     # --- hooks the policies fill in ----------------------------------------------------------
 
+    @abc.abstractmethod
     def _settle(self) -> None:
         """React to everything the last events changed (the policies)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _on_link(self, link: int, token: int) -> None:
         """A wanted hop of ``link`` succeeded (``token``: is the wait still current)."""
-        raise NotImplementedError
 
     # --- applying actions -------------------------------------------------------------------
 

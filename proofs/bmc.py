@@ -56,7 +56,7 @@ class BmcResult:
     reason: str = ""
     per_depth: list[float] = field(default_factory=list)
     engine: str = "z3-bmc"  # or "z3-bmc-guided": each step's action fixed (see find_counterexample)
-    exhaustive_depth: int = 0  # no counterexample of this length or shorter exists
+    exhaustive_depth: int = 0  # no counterexample of this length or shorter exists (0 if guided)
 
 
 def bmc_variants(c: Consts) -> dict[str, list[dict[str, Any]]]:
@@ -146,13 +146,16 @@ def run_bmc(
             found = [i for i, f in bad.items() if z3.is_true(m.eval(f, model_completion=True))]
             out = _validate(model, c, m, states, steps, found if goal is None else None)
             out.seconds, out.per_depth = time.perf_counter() - t0, per_depth
+            out.exhaustive_depth = 0 if kinds is not None else k - 1
             return out
         if res == z3.unknown:
             reason = solver.reason_unknown()
             return BmcResult("unknown", k, time.perf_counter() - t0, reason=reason,
-                             per_depth=per_depth)  # fmt: skip
+                             per_depth=per_depth,
+                             exhaustive_depth=0 if kinds is not None else k - 1)  # fmt: skip
         solver.pop()
-    return BmcResult("none", max_depth, time.perf_counter() - t0, per_depth=per_depth)
+    return BmcResult("none", max_depth, time.perf_counter() - t0, per_depth=per_depth,
+                     exhaustive_depth=0 if kinds is not None else max_depth)  # fmt: skip
 
 
 def _validate(
@@ -214,7 +217,6 @@ def find_counterexample(
     targets = tuple(mutant.breaks) if mutant is not None else TARGETS
     t0 = time.perf_counter()
     first = run_bmc(model, exhaustive_depth, timeout_ms=timeout_ms, targets=targets)
-    first.exhaustive_depth = exhaustive_depth if first.status == "none" else first.depth - 1
     if progress:
         progress(f"exhaustive BMC to depth {exhaustive_depth}: {first.status}")
     if first.status != "none":

@@ -46,6 +46,7 @@ __all__ = [
     "check_enabled",
     "obligation_list",
     "prove_all",
+    "statuses",
 ]
 
 
@@ -186,8 +187,9 @@ def prove_all(
     got = [Result(**r) for r in rows]
     order = {n: i for i, n in enumerate(obligation_list())}
     results = sorted((r for r in got if r.kind != "enabled"), key=lambda r: order[r.name])
-    enabled = sorted((r for r in got if r.kind == "enabled"), key=lambda r: r.action)
-    enabled.sort(key=lambda r: ACTION_NAMES.index(r.action))
+    enabled = sorted(
+        (r for r in got if r.kind == "enabled"), key=lambda r: ACTION_NAMES.index(r.action)
+    )
     if progress:
         for r in results + enabled:
             progress(r)

@@ -386,18 +386,9 @@ def test_pool_consistency_holds_when_the_swapper_crashes_after_swapping() -> Non
     notice then carried DISCARDED into the new pair while earth pooled its half. A half the
     crashed node was to swap now stays: the notice merges it."""
     r = Run()
-    rid = r.s.next_id
-    r.step(ChooseRoute(POOL_EARTH_MOON, VIA_L1, Schedule.SEQUENTIAL))
-    r.step(AdvanceTime(r.light(EARTH, L1)))
-    for msg in r.msgs(MsgKind.ROUTE, route=rid):
-        r.step(Receive(msg.id))
-    left, right = r.s.next_id, r.s.next_id + 4
-    r.step(GenerateLink(rid, 0), GenerateLink(rid, 1))
-    r.step(AdvanceTime(r.light(L1, MOON)))
-    for msg in r.msgs(MsgKind.HERALD):
-        r.step(Receive(msg.id))
-    top = r.s.next_id
-    r.step(Swap(left, right, L1))
+    rid = r.route(POOL_EARTH_MOON, VIA_L1)
+    left, right = r.link_pair(rid, 0), r.link_pair(rid, 1)
+    top = r.swap(left, right, L1)
     late = r.msg_id(MsgKind.SWAP_DONE, dst=MOON)
     r.step(Crash(L1), Recover(L1), DelayMessage(late, 10_000_000))
     r.step(AdvanceTime(max(r.light(L1, MOON), r.light(L1, EARTH))))

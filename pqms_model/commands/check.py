@@ -37,21 +37,30 @@ from pqms_model.scenario import Scenario, load_default, load_scenario
 from pqms_model.testing import Coverage, trace_filename
 from pqms_model.trace import build_trace, dumps, replay_doc
 
-__all__ = ["EXIT_CODES", "add_arguments", "check_outputs", "parse_mutant", "run"]
+__all__ = [
+    "EXIT_CODES",
+    "add_arguments",
+    "add_shared_arguments",
+    "check_outputs",
+    "parse_mutant",
+    "run",
+]
 
 EXIT_CODES = {"hold": 0, "violated": 1, "inconclusive": 3}
 _QUIET_S = 3.0  # no progress lines for runs shorter than this
 _EVERY_S = 2.0
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_shared_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
+    """SCENARIO, ``--mutant``, ``--json`` and ``--out``: the same for ``check`` and ``prove``
+    (validated by :func:`parse_mutant` and :func:`check_outputs`)."""
     parser.add_argument(
         "scenario",
         nargs="?",
         metavar="SCENARIO",
         help="scenario TOML file (default: the embedded earth-moon-mars mesh)",
     )
-    parser.add_argument("--mutant", metavar="NAME", help="check a planted-bug variant instead")
+    parser.add_argument("--mutant", metavar="NAME", help=f"{verb} a planted-bug variant instead")
     parser.add_argument("--json", metavar="FILE", help="also write the result as JSON")
     parser.add_argument(
         "--out",
@@ -59,6 +68,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="counterexamples",
         help="where counterexample traces go (default: ./counterexamples)",
     )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_shared_arguments(parser, "check")
     parser.add_argument(
         "--budget",
         metavar="SECONDS",
@@ -159,6 +172,9 @@ def _report(result: CampaignResult, written: dict[str, str]) -> None:
     )
 
 
+STATUSES = ("proved", "counterexample", "unknown")
+
+
 def _proofs(scenario: Scenario, mutant: Mutant | None) -> dict[str, Any]:
     """The inductive obligations (as ``pqms prove`` without BMC), summarised per invariant."""
     from proofs.suite import prove_all, statuses
@@ -172,9 +188,6 @@ def _proofs(scenario: Scenario, mutant: Mutant | None) -> dict[str, Any]:
     summary += f"; cannot fire: {', '.join(vacuous)})" if vacuous else ")"
     return {"per_invariant": per, "summary": summary, "obligations": counts,
             "elapsed_s": round(suite.seconds, 3)}  # fmt: skip
-
-
-STATUSES = ("proved", "counterexample", "unknown")
 
 
 def _engines(result: CampaignResult, proofs: dict[str, Any]) -> tuple[InvariantResult, ...]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import z3
 
-from pqms_model.commands.check import _write, check_outputs, parse_mutant
+from pqms_model.commands.check import _write, add_shared_arguments, check_outputs, parse_mutant
 from pqms_model.errors import PqmsError
 from pqms_model.model import Model
 from pqms_model.mutants import Mutant
@@ -37,26 +37,13 @@ DEFAULT_MUTANT_DEPTH = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "scenario",
-        nargs="?",
-        metavar="SCENARIO",
-        help="scenario TOML file (default: the embedded earth-moon-mars mesh)",
-    )
-    parser.add_argument("--mutant", metavar="NAME", help="prove a planted-bug variant instead")
+    add_shared_arguments(parser, "prove")
     parser.add_argument(
         "--depth",
         metavar="K",
         type=int,
         help="bounded model checking to K steps (exhaustive; default: none for the protocol, "
         f"{DEFAULT_MUTANT_DEPTH} for a mutant before the guided search)",
-    )
-    parser.add_argument("--json", metavar="FILE", help="also write the result as JSON")
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        default="counterexamples",
-        help="where counterexample traces go (default: ./counterexamples)",
     )
     parser.add_argument(
         "--timeout-ms",
@@ -131,7 +118,6 @@ def run_proofs(
             )
         else:
             found = run_bmc(model, depth or 0, timeout_ms=timeout_ms)
-            found.exhaustive_depth = (depth or 0) if found.status == "none" else found.depth - 1
         bmc = {
             "status": found.status,
             "engine": found.engine,
