@@ -68,10 +68,6 @@ def test_vacuity_check_is_sat(results: dict[str, LemmaResult]) -> None:
     assert results["control/vacuity"].status == "counterexample" == EXPECTED["control/vacuity"]
 
 
-def test_all_obligations_are_fast(results: dict[str, LemmaResult]) -> None:
-    assert sum(r.seconds for r in results.values()) < 5.0
-
-
 def test_wrong_claim_bob_sees_ket0_is_refuted() -> None:
     kraus = kraus_vars(4)
     hyps = mat_eq(completeness(kraus), identity(2))
