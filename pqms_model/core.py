@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, TypeVar
 
-from pyrsistent import PMap
+from immutables import Map
 
 from pqms_model.cost import NNP_PER_NEPER, decay_cost_nnp
 from pqms_model.errors import NotEnabled
@@ -200,7 +200,7 @@ class ModelCore:
         """Drop pairs with no live end that no message names, and dropped routes no pair or
         message names (this frees the maps only; no invariant reads retired records)."""
         candidates = list(s.pairs) if ids is None else [i for i in ids if i in s.pairs]
-        pairs: PMap[int, Pair] = s.pairs
+        pairs: Map[int, Pair] = s.pairs
         # Performance only: look at the messages once, and only if some pair has no live end.
         idle = [
             pid
@@ -212,7 +212,7 @@ class ModelCore:
             named = {m.pair for m in msgs} | {m.new_pair for m in msgs}
             for pid in idle:
                 if pid not in named:
-                    pairs = pairs.remove(pid)
+                    pairs = pairs.delete(pid)
         routes = s.routes
         dead = [r.id for r in routes.values() if not r.active]
         if dead:
@@ -228,7 +228,7 @@ class ModelCore:
                         break
             for rid in dead:
                 if rid in unused:
-                    routes = routes.remove(rid)
+                    routes = routes.delete(rid)
         if pairs is s.pairs and routes is s.routes:
             return s  # nothing retired (performance only: the same value)
         return replace(s, pairs=pairs, routes=routes)

@@ -110,7 +110,7 @@ def receive(m: ModelCore, s: State, a: Receive) -> State:
                 f"{msg.dst}'s half of pair {old.id} is itself still incoming: the swap notice "
                 "for the pair it became waits until the earlier one is taken",
             )
-    s = replace(s, messages=s.messages.remove(msg.id))
+    s = replace(s, messages=s.messages.delete(msg.id))
     if msg.kind is MsgKind.ROUTE:
         return receive_route(m, s, msg)
     if msg.kind is MsgKind.LINK_STATE:
@@ -396,7 +396,7 @@ def deliver(m: ModelCore, s: State, a: Deliver) -> State:
     else:
         outcome = Outcome.DELIVERED
     d = Delivery(msg.pair, msg.src, msg.dst, msg.sent_us, t, cost, th, outcome, lost)
-    s = replace(s, messages=s.messages.remove(msg.id), last_delivery=d, deliveries=s.deliveries + 1)
+    s = replace(s, messages=s.messages.delete(msg.id), last_delivery=d, deliveries=s.deliveries + 1)
     if p is not None and not lost:
         st = _E.RECEIVED if outcome is Outcome.DELIVERED else _E.DISCARDED
         s = replace(s, pairs=s.pairs.set(p.id, replace(p, status=set_end(p.status, i, st))))

@@ -1,8 +1,9 @@
 """The state of the mesh (spec §2, "State"): declared here once, grouped by owner.
 
-Every record is a frozen dataclass; collections that grow are persistent maps (``pyrsistent``)
-so that a step copies only what it changes. Fields marked *ghost* exist for the invariants and
-proofs only: no protocol guard reads them.
+Every record is a frozen dataclass; collections that grow are persistent maps
+(``immutables.Map``, a hash-array mapped trie in C) so that a step copies only what it
+changes. Fields marked *ghost* exist for the invariants and proofs only: no protocol guard
+reads them.
 
 >>> s = initial_state(("earth", "moon"))
 >>> s.now_us, len(s.pairs), s.epoch["earth"]
@@ -15,7 +16,7 @@ import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from pyrsistent import PMap, pmap
+from immutables import Map
 
 __all__ = [
     "LIVE",
@@ -175,15 +176,15 @@ class State:
 
     now_us: int  # global time (a model of each node's synchronised clock)
     next_id: int  # next fresh id for pairs, qubits and messages
-    pairs: PMap[int, Pair]  # live pairs (a pair leaves once no end is live and no message names it)
-    messages: PMap[int, Message]  # classical messages in flight
+    pairs: Map[int, Pair]  # live pairs (a pair leaves once no end is live and no message names it)
+    messages: Map[int, Message]  # classical messages in flight
     links_down: frozenset[int]  # indices of links that are down (truth)
-    link_seq: PMap[int, int]  # per link: changes so far (odd: down); missing = 0
-    view: PMap[str, PMap[int, int]]  # per node: latest link_seq it has heard of, per link
-    routes: PMap[int, Route]  # routes in use (active, or with pairs still on them)
+    link_seq: Map[int, int]  # per link: changes so far (odd: down); missing = 0
+    view: Map[str, Map[int, int]]  # per node: latest link_seq it has heard of, per link
+    routes: Map[int, Route]  # routes in use (active, or with pairs still on them)
     nodes_down: frozenset[str]  # crashed nodes, not yet recovered
-    epoch: PMap[str, int]  # crash count per node
-    heard_epoch: PMap[str, PMap[str, int]]  # per node: newest epoch it heard of each other node
+    epoch: Map[str, int]  # crash count per node
+    heard_epoch: Map[str, Map[str, int]]  # per node: newest epoch it heard of each other node
     last_delivery: Delivery | None  # ghost: the latest use that ended at a receiver
     deliveries: int  # ghost: how many uses ended at a receiver
 
@@ -206,15 +207,15 @@ def initial_state(nodes: Iterable[str]) -> State:
     return State(
         now_us=0,
         next_id=1,
-        pairs=pmap(),
-        messages=pmap(),
+        pairs=Map(),
+        messages=Map(),
         links_down=frozenset(),
-        link_seq=pmap(),
-        view=pmap({n: pmap() for n in names}),
-        routes=pmap(),
+        link_seq=Map(),
+        view=Map({n: Map() for n in names}),
+        routes=Map(),
         nodes_down=frozenset(),
-        epoch=pmap({n: 0 for n in names}),
-        heard_epoch=pmap({n: pmap() for n in names}),
+        epoch=Map({n: 0 for n in names}),
+        heard_epoch=Map({n: Map() for n in names}),
         last_delivery=None,
         deliveries=0,
     )

@@ -298,7 +298,7 @@ def test_pool_consistency_detects_a_use_whose_bits_are_gone() -> None:
     r.step(UsePair(pid, EARTH))
     assert check("pool-consistency", r) is None  # the bits are on their way to moon
     bits = r.msg_id(MsgKind.BITS, pair=pid)
-    lost = replace(r.s, messages=r.s.messages.remove(bits))
+    lost = replace(r.s, messages=r.s.messages.delete(bits))
     reason = check("pool-consistency", r, lost)
     assert reason is not None and reason.startswith(f"pair {pid} is pooled at moon but sent")
 
@@ -360,7 +360,7 @@ def test_pool_consistency_holds_when_a_reset_is_overtaken_by_a_swap() -> None:
         r.step(Receive(msg.id))
     r.step(Crash(MOON), Recover(MOON), AdvanceTime(r.light(MOON, EARTH)))
     r.step(Receive(r.msg_id(MsgKind.RESET, dst=EARTH)))
-    assert r.s.heard_epoch[EARTH] == {MOON: 1}
+    assert dict(r.s.heard_epoch[EARTH]) == {MOON: 1}
     assert r.msgs(MsgKind.RESET, dst=L1)  # relay-l1 has not heard of the crash yet
     top = r.s.next_id
     r.step(Swap(left, right, L1))
@@ -582,7 +582,7 @@ def test_swap_follows_schedule_detects_a_pair_off_its_segment() -> None:
 def test_swap_follows_schedule_detects_a_pair_whose_route_is_gone() -> None:
     r = Run()
     rid, _, _ = heralded_two_hop(r)
-    gone = replace(r.s, routes=r.s.routes.remove(rid))
+    gone = replace(r.s, routes=r.s.routes.delete(rid))
     reason = check("swap-follows-schedule", r, gone)
     assert reason is not None and reason.endswith(f"names route {rid}, which is gone")
 

@@ -1060,11 +1060,11 @@ def test_receive_reset_discards_halves_shared_with_the_old_epoch() -> None:
     assert r.s.epoch[MOON] == 1 and r.pair(keep).status == (E.POOLED, E.LOST)
     reset = r.msg(MsgKind.RESET, dst=EARTH)
     assert reset.epoch == 1 and reset.pair == -1
-    assert r.s.heard_epoch[EARTH] == {}  # nothing heard yet: every epoch counts as 0
+    assert dict(r.s.heard_epoch[EARTH]) == {}  # nothing heard yet: every epoch counts as 0
     r.receive([reset])
     assert keep not in r.s.pairs  # discarded at earth, lost at moon: retired
-    assert r.s.heard_epoch[EARTH] == {MOON: 1}  # earth remembers moon's new epoch
-    assert all(r.s.heard_epoch[n] == {} for n in SCENARIO.node_names if n != EARTH)
+    assert dict(r.s.heard_epoch[EARTH]) == {MOON: 1}  # earth remembers moon's new epoch
+    assert all(dict(r.s.heard_epoch[n]) == {} for n in SCENARIO.node_names if n != EARTH)
     fresh = r.pooled_pair(next(iter(r.s.routes)))
     assert r.pair(fresh).epochs == (0, 1)
 
@@ -1076,10 +1076,10 @@ def test_receive_reset_remembers_the_newest_epoch() -> None:
     one, two = sorted(r.msgs(MsgKind.RESET, dst=EARTH), key=lambda x: x.epoch)
     assert (one.epoch, two.epoch) == (1, 2) and one.arrive_us == two.arrive_us
     r.advance_to(two.arrive_us).step(Receive(two.id))
-    assert r.s.heard_epoch[EARTH] == {MOON: 2}
+    assert dict(r.s.heard_epoch[EARTH]) == {MOON: 2}
     r.step(Receive(one.id))
-    assert r.s.heard_epoch[EARTH] == {MOON: 2}
-    assert r.s.epoch[MOON] == 2 and r.s.heard_epoch[MOON] == {}
+    assert dict(r.s.heard_epoch[EARTH]) == {MOON: 2}
+    assert r.s.epoch[MOON] == 2 and dict(r.s.heard_epoch[MOON]) == {}
 
 
 def test_swap_effect() -> None:
