@@ -25,6 +25,7 @@ The bound is for the pool alone (pools share links, so together they get less).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -101,6 +102,7 @@ def max_flow_bound_hz(scenario: Scenario, pool: int, purification_rounds: int = 
     return value / (1 << purification_rounds)
 
 
+@functools.lru_cache(maxsize=4096)  # pure; the simulator asks again for every new route
 def erlang_quantile_us(successes: int, rate_hz: float, epsilon: float = GENERATION_EPSILON) -> int:
     """Time by which a Poisson process of ``rate_hz`` has made ``successes`` successes, except
     with probability ``epsilon``: the least ``t`` with ``P(Poisson(rate t) < successes) <= eps``.

@@ -138,6 +138,7 @@ class Engine(abc.ABC):
         self._route_links: dict[int, tuple[int, ...]] = {}  # route -> link of each hop
         self._memo: dict[int, RouteMemo] = {}
         self._stall: dict[int, int] = {}  # route -> stall timeout
+        self._stall_by_path: dict[tuple[int, tuple[str, ...], Schedule], int] = {}
         self._wake_at: dict[int, int] = {}
         self._short: list[bool] = [False] * npools
         self._avoid: list[dict[tuple[str, ...], int]] = [{} for _ in range(npools)]
@@ -412,8 +413,12 @@ class Engine(abc.ABC):
         pl = self.scenario.pools[r.pool]
         avoid = frozenset(p for p, until in self._avoid[r.pool].items() if until > new.now_us)
         self._memo[rid] = RouteMemo((believed_down(new, pl.a), avoid), new.now_us)
-        plan = predict(self.scenario, r.pool, r.path, r.schedule)
-        self._stall[rid] = stall_timeout_us(self.scenario, plan, self.cfg)
+        key = (r.pool, r.path, r.schedule)  # the scenario and config are fixed: cache per path
+        stall = self._stall_by_path.get(key)
+        if stall is None:
+            plan = predict(self.scenario, r.pool, r.path, r.schedule)
+            stall = self._stall_by_path[key] = stall_timeout_us(self.scenario, plan, self.cfg)
+        self._stall[rid] = stall
         self._level[rid] = 0
         self._route_links[rid] = self.router.path_links(r.path)
         self.last_route[r.pool] = (r.path, r.schedule.value)

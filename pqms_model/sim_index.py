@@ -32,8 +32,8 @@ from pqms_model.state import LIVE, EndStatus, Pair, State
 __all__ = ["PairIndex", "Role", "role"]
 
 _E = EndStatus
-_ON_WAY = LIVE | {_E.INCOMING}
-_SENDER_WAITING = frozenset({_E.PENDING, _E.INCOMING, _E.READY})
+_ON_WAY = (*LIVE, _E.INCOMING)  # tuples: identity tests in C (see state.LIVE)
+_SENDER_WAITING = (_E.PENDING, _E.INCOMING, _E.READY)
 
 
 class Role(NamedTuple):
@@ -78,6 +78,9 @@ class PairIndex:
         self.healthy: list[int] = [0] * n
         self.sender_pooled: list[dict[int, int]] = [{} for _ in range(n)]  # pid -> deadline
         self.ready: dict[tuple[int, int, int], dict[int, None]] = {}  # (route, i, j) -> pids
+        # Performance only: the role of the record last counted per pair (records are immutable,
+        # so a record seen again has the role computed then).
+        self._counted: dict[int, tuple[Pair, Role]] = {}
 
     def _apply(self, state: State | None, p: Pair, r: Role, sign: int) -> None:
         live0, live1, prog, healthy, pooled, ready = r
@@ -128,9 +131,19 @@ class PairIndex:
         Returns whether any count changed."""
         if old is new:
             return False
-        sc = self.scenario
-        was = None if old is None else (role(sc, old), old.deadline_us)
-        now = None if new is None else (role(sc, new), new.deadline_us)
+        sc, counted = self.scenario, self._counted
+        was = now = None
+        if old is not None:
+            seen = counted.get(old.id)
+            was = (
+                seen[1] if seen is not None and seen[0] is old else role(sc, old),
+                old.deadline_us,
+            )
+        if new is not None:
+            now = (role(sc, new), new.deadline_us)
+            counted[new.id] = (new, now[0])
+        elif old is not None:
+            counted.pop(old.id, None)
         if was == now:  # same role and cut-off: the same contribution (a pair keeps its ends,
             return False  # route and segment)
         if old is not None and was is not None:
@@ -143,12 +156,13 @@ class PairIndex:
         """Recompute every count from ``state``."""
         fresh = PairIndex(self.scenario)
         for p in state.pairs.values():
-            fresh._apply(state, p, role(self.scenario, p), +1)
+            seen = fresh._counted[p.id] = (p, role(self.scenario, p))
+            fresh._apply(state, p, seen[1], +1)
         for r, cover in self.cover.items():  # keep routes we know (their counts are now 0)
             fresh.cover.setdefault(r, [0] * len(cover))
             fresh.span.setdefault(r, [0] * (len(cover) + 1))
         self.occ, self.cover, self.route_occ = fresh.occ, fresh.cover, fresh.route_occ
-        self.span = fresh.span
+        self.span, self._counted = fresh.span, fresh._counted
         self.total = fresh.total
         self.healthy, self.sender_pooled, self.ready = (
             fresh.healthy,

@@ -226,29 +226,31 @@ class Simulator(Engine):
         waits_for_memory: set[int] = set()  # routes held back by memory, not by a fault
         if short and sum(levels.values()) < target - healthy:
             waits_for_memory.update(routes)
+        links_down, nodes_down, occ, cap = st.links_down, st.nodes_down, idx.occ, self._cap
         for r in routes:
             route, cover, lvl = st.routes[r], idx.cover.get(r), levels[r]
-            links = self._route_links[r]
-            for h, link in enumerate(links):
+            path, known_by = route.path, route.known_by
+            for h, link in enumerate(self._route_links[r]):
                 if (cover[h] if cover else 0) >= lvl:
                     continue
-                u, v = route.path[h], route.path[h + 1]
+                u, v = path[h], path[h + 1]
                 if (
-                    link in st.links_down  # the hop's ends see their link at once
-                    or u in st.nodes_down
-                    or v in st.nodes_down
-                    or u not in route.known_by
-                    or v not in route.known_by
+                    link in links_down  # the hop's ends see their link at once
+                    or u in nodes_down
+                    or v in nodes_down
+                    or u not in known_by
+                    or v not in known_by
                 ):
                     continue
-                if idx.occ[u] >= self._cap[u] or idx.occ[v] >= self._cap[v]:
+                if occ[u] >= cap[u] or occ[v] >= cap[v]:
                     waits_for_memory.add(r)
                     continue
                 wants.append((link, (pool, r, h)))
+        link_wants = self._link_wants
         for link, key in self._pool_wants[pool]:
-            self._link_wants[link].pop(key, None)
+            link_wants[link].pop(key, None)
         for link, key in wants:
-            self._link_wants[link][key] = None
+            link_wants[link][key] = None
             self._arm(link)
         self._pool_wants[pool] = wants
         if waits_for_memory:

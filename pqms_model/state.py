@@ -51,8 +51,9 @@ class EndStatus(enum.Enum):
     LOST = "lost"  # memory lost in a node crash
 
 
-LIVE = frozenset({EndStatus.PENDING, EndStatus.READY, EndStatus.POOLED})
-"""End statuses that occupy a memory qubit."""
+LIVE = (EndStatus.PENDING, EndStatus.READY, EndStatus.POOLED)
+"""End statuses that occupy a memory qubit. A tuple, not a set: ``in`` then compares identities
+in C, where a set would call ``Enum.__hash__`` (Python) on every test."""
 
 
 class MsgKind(enum.Enum):
@@ -85,7 +86,7 @@ class Outcome(enum.Enum):
     FAILED_STALE = "failed_stale"  # reported failure: fidelity at correction below threshold
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: core.replace copies a __dict__ in one go
 class Pair:
     """One entangled pair; index 0 and 1 are its two ends.
 
@@ -170,7 +171,7 @@ class Delivery:
     half_lost: bool  # ghost truth: the receiver's half was gone (crash or discard)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: core.replace copies a __dict__ in one go
 class State:
     """The whole mesh at one instant."""
 
