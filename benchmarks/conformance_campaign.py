@@ -2,7 +2,7 @@
 
     python benchmarks/conformance_campaign.py
 
-Runs the model's unit tests (``tests/test_model.py``, ``tests/test_invariants.py``) with every
+Runs the model's unit tests (``tests/test_model_*.py``, ``tests/test_invariants_*.py``) with every
 ``Model.step`` call also checked against the Z3 encoding (``proofs.conformance.check_step``):
 enabledness and the post-state must agree. Prints the number of steps checked and every
 mismatch; exits 1 on any.
@@ -11,6 +11,7 @@ mismatch; exits 1 on any.
 from __future__ import annotations
 
 import collections
+import glob
 import os
 import sys
 from typing import Any
@@ -54,8 +55,8 @@ def _check(self: Model, s: Any, a: Any) -> None:
 
 def main() -> int:
     Model.step = _checked_step  # type: ignore[method-assign]
-    code = pytest.main(["-q", "-p", "no:cacheprovider", "tests/test_model.py",
-                        "tests/test_invariants.py"])  # fmt: skip
+    files = sorted(glob.glob("tests/test_model_*.py") + glob.glob("tests/test_invariants_*.py"))
+    code = pytest.main(["-q", "-p", "no:cacheprovider", *files])
     print(f"conformance: {checked[0]} model steps checked, {sum(mismatches.values())} mismatches")
     for text, n in mismatches.most_common():
         print(f"  {n} x {text}")
