@@ -109,6 +109,9 @@ def run_bmc(
     mutant: Mutant | None = model.mutant
     solver = z3.Solver()
     solver.set("timeout", timeout_ms)
+    if kinds is not None:  # guided (with the prefix checks below): the older simplex, as the
+        solver.set("smt.arith.solver", 2)  # proofs, is faster on every mutant's skeleton; on
+        # the exhaustive search it is slower (unmutated depth 3: > 6 min against 68 s)
     solver.add(*c.axioms)
     seen: set[int] = set()
     states = [initial_state(c)]
@@ -127,7 +130,19 @@ def run_bmc(
         t1 = time.perf_counter()
         ids = list(range(1, 1 + alloc * k + 1))
         if kinds is not None and k < len(kinds):
-            per_depth.append(0.0)  # guided: only the full skeleton is asked
+            # guided: no violation is asked of a prefix, but its feasibility is: each check is
+            # cheap, what Z3 learns carries over to the next, and the full skeleton's query
+            # gets several times faster (overcommit-memory: 7.5 s -> 2 s); an infeasible
+            # prefix ends the search at once
+            solver.add(*c.new_facts(seen))
+            res = solver.check()
+            per_depth.append(time.perf_counter() - t1)
+            if res != z3.sat:
+                status = "none" if res == z3.unsat else "unknown"
+                reason = (f"the skeleton's first {k} steps cannot be taken"
+                          if res == z3.unsat else solver.reason_unknown())  # fmt: skip
+                return BmcResult(status, k, time.perf_counter() - t0, reason=reason,
+                                 per_depth=per_depth, exhaustive_depth=0)  # fmt: skip
             continue
         if goal is not None:
             bad = {"goal": goal(states[k], ids)}
