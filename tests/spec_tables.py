@@ -105,6 +105,19 @@ def first_name(cell: str) -> str:
     return names[0]
 
 
+def rows_by_name(
+    header: tuple[str, ...], what: str, where: str = "§8"
+) -> dict[str, tuple[str, ...]]:
+    """The rows of the table with ``header``, by the name in their first cell (a name listed
+    twice fails: ``what`` names the kind of row, ``where`` the section, in the message)."""
+    rows: dict[str, tuple[str, ...]] = {}
+    for row in table(header).rows:
+        name = first_name(row[0])
+        assert name not in rows, f"{what} {name} listed twice in {where}"
+        rows[name] = row
+    return rows
+
+
 def section(number: int) -> list[str]:
     """The lines of ``## §<number> …`` up to the next level-2 heading."""
     start = next(k for k, ln in enumerate(LINES) if ln.startswith(f"## §{number} "))

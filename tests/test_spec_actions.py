@@ -21,8 +21,8 @@ from tests.spec_tables import (
     first_name,
     listed,
     resolve,
+    rows_by_name,
     section,
-    table,
     test_node_exists,
 )
 
@@ -30,12 +30,7 @@ from tests.spec_tables import (
 
 
 def action_rows() -> dict[str, tuple[str, ...]]:
-    rows: dict[str, tuple[str, ...]] = {}
-    for row in table(ACTION_HEADER).rows:
-        name = first_name(row[0])
-        assert name not in rows, f"action {name} listed twice in §8"
-        rows[name] = row
-    return rows
+    return rows_by_name(ACTION_HEADER, "action")
 
 
 def test_action_table_matches_action_types() -> None:

@@ -28,8 +28,8 @@ from tests.spec_tables import (
     listed,
     proof_obligations,
     resolve,
+    rows_by_name,
     section,
-    table,
     test_node_exists,
     ticked,
 )
@@ -38,13 +38,7 @@ from tests.spec_tables import (
 
 
 def invariant_rows() -> dict[str, tuple[str, ...]]:
-    t = table(INVARIANT_HEADER)
-    rows: dict[str, tuple[str, ...]] = {}
-    for row in t.rows:
-        inv = first_name(row[0])
-        assert inv not in rows, f"invariant {inv} listed twice in §8"
-        rows[inv] = row
-    return rows
+    return rows_by_name(INVARIANT_HEADER, "invariant")
 
 
 def test_invariant_table_matches_the_registry() -> None:
@@ -108,11 +102,7 @@ def test_proof_obligations_are_known() -> None:
 
 
 def test_mutant_table_matches_the_enum() -> None:
-    rows: dict[str, tuple[str, ...]] = {}
-    for row in table(MUTANT_HEADER).rows:
-        key = first_name(row[0])
-        assert key not in rows, f"mutant {key} listed twice in §6"
-        rows[key] = row
+    rows = rows_by_name(MUTANT_HEADER, "mutant", "§6")
     keys = set(Mutant.keys())
     assert not keys - set(rows), f"mutants missing from §6: {sorted(keys - set(rows))}"
     assert not set(rows) - keys, f"§6 names unknown mutants: {sorted(set(rows) - keys)}"
