@@ -3,12 +3,14 @@
     python benchmarks/bench_proofs.py                 # the whole suite, default scenario
     python benchmarks/bench_proofs.py --mutants       # each mutant's BMC counterexample
     python benchmarks/bench_proofs.py --mutants --induction  # ... and which obligations fail
+    python benchmarks/bench_proofs.py --mutants --minimise   # ... and the minimised traces
     python benchmarks/bench_proofs.py --bmc-depth 30  # exhaustive BMC of the protocol
 
 Prints one line per measurement: wall seconds and what was established. The suite is the
 inductive obligations and the non-vacuity checks in ``--jobs`` processes, plus the
 no-signalling lemmas; a mutant's figure is ``find_counterexample`` (exhaustive BMC to
-``--exhaustive`` steps, then guided BMC on the walks' skeleton) including the replay.
+``--exhaustive`` steps, then guided BMC on the walks' skeleton) including the replay; with
+``--minimise``, ``minimise_counterexample`` (as ``pqms prove`` runs it) is timed separately.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pqms_model.model import Model
 from pqms_model.mutants import Mutant
 from pqms_model.scenario import load_default
 from pqms_model.trace import replay_doc
-from proofs.bmc import find_counterexample, run_bmc
+from proofs.bmc import find_counterexample, minimise_counterexample, run_bmc
 from proofs.no_signalling import prove_no_signalling
 from proofs.suite import prove_all
 
@@ -40,7 +42,7 @@ def suite(jobs: int) -> None:
           f"{len(r.results)} obligations, {len(lemmas)} lemmas")  # fmt: skip
 
 
-def mutants(exhaustive: int, induction: bool) -> None:
+def mutants(exhaustive: int, induction: bool, minimise: bool) -> None:
     for m in Mutant:
         if induction:  # the inductive obligations under the mutant: which fail
             r = prove_all(load_default(), m, jobs=2)
@@ -56,6 +58,21 @@ def mutants(exhaustive: int, induction: bool) -> None:
         print(f"{m.key:20s} {found.status:15s} {found.engine:14s} length {found.depth:3d} "
               f"(none <= {found.exhaustive_depth}) {found.invariant} replays={ok} "
               f"{time.perf_counter() - t0:.2f} s")  # fmt: skip
+        if minimise:
+            small = minimise_counterexample(Model(load_default(), m), found)
+            ok = small.trace is not None and (
+                (again := replay_doc(small.trace, "<bmc>", m)).violation is not None
+                and again.violation.invariant == small.invariant
+            )
+            how = (
+                "shortest (exhaustive stage)"
+                if small.minimised_from is None
+                else "1-minimal"
+                if small.undecided == 0
+                else f"{small.undecided} undecided"
+            )
+            print(f"{'':20s} minimised to length {small.depth:3d}, {how}, replays={ok} "
+                  f"{small.minimise_seconds:.2f} s")  # fmt: skip
 
 
 def bmc(depth: int, budget_s: float) -> None:
@@ -79,11 +96,12 @@ def main() -> None:
     ap.add_argument("--mutants", action="store_true")
     ap.add_argument("--exhaustive", type=int, default=3)
     ap.add_argument("--induction", action="store_true", help="with --mutants: also the proofs")
+    ap.add_argument("--minimise", action="store_true", help="with --mutants: minimise too")
     ap.add_argument("--bmc-depth", type=int)
     ap.add_argument("--budget", type=float, default=600.0)
     args = ap.parse_args()
     if args.mutants:
-        mutants(args.exhaustive, args.induction)
+        mutants(args.exhaustive, args.induction, args.minimise)
     elif args.bmc_depth is not None:
         bmc(args.bmc_depth, args.budget)
     else:

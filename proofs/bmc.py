@@ -35,7 +35,17 @@ from proofs.symstate import SymState
 from proofs.transition import ACTION_NAMES, StepTerms, initial_state, step_relation
 from proofs.witness import Finite
 
-__all__ = ["BmcError", "BmcResult", "bmc_variants", "find_counterexample", "run_bmc"]
+__all__ = [
+    "BmcError",
+    "BmcResult",
+    "bmc_variants",
+    "find_counterexample",
+    "minimise_counterexample",
+    "run_bmc",
+]
+
+MINIMISE_RLIMIT = 10_000_000
+"""Z3 resource units per deletion query of :func:`minimise_counterexample`."""
 
 TARGETS = tuple(i for i, inv in SAFETY.items() if inv.kind in ("safety", "type"))
 """What BMC looks for: a state violating any safety or type invariant."""
@@ -57,6 +67,9 @@ class BmcResult:
     per_depth: list[float] = field(default_factory=list)
     engine: str = "z3-bmc"  # or "z3-bmc-guided": each step's action fixed (see find_counterexample)
     exhaustive_depth: int = 0  # no counterexample of this length or shorter exists (0 if guided)
+    minimised_from: int | None = None  # the guided trace's length before minimise_counterexample
+    undecided: int = 0  # distinct one-step deletions of the final skeleton Z3 left undecided
+    minimise_seconds: float = 0.0
 
 
 def bmc_variants(c: Consts) -> dict[str, list[dict[str, Any]]]:
@@ -88,6 +101,7 @@ def run_bmc(
     max_depth: int,
     *,
     timeout_ms: int = 60_000,
+    rlimit: int = 0,
     targets: tuple[str, ...] = TARGETS,
     kinds: Sequence[str] | None = None,
     goal: Callable[[SymState, list[int]], Any] | None = None,
@@ -109,9 +123,11 @@ def run_bmc(
     mutant: Mutant | None = model.mutant
     solver = z3.Solver()
     solver.set("timeout", timeout_ms)
-    if kinds is not None:  # guided (with the prefix checks below): the older simplex, as the
-        solver.set("smt.arith.solver", 2)  # proofs, is faster on every mutant's skeleton; on
-        # the exhaustive search it is slower (unmutated depth 3: > 6 min against 68 s)
+    if rlimit:  # a deterministic budget (Z3's resource units), unlike the time-out
+        solver.set("rlimit", rlimit)
+    # Z3's default arithmetic solver throughout: the older simplex (smt.arith.solver=2, which
+    # the inductive proofs use) was faster on most guided queries but timed out on one
+    # (swap-no-wait, 60 s, in a fresh process) and is slower on the exhaustive search.
     solver.add(*c.axioms)
     seen: set[int] = set()
     states = [initial_state(c)]
@@ -252,3 +268,52 @@ def find_counterexample(
     out.seconds, out.engine = time.perf_counter() - t0, "z3-bmc-guided"
     out.exhaustive_depth = exhaustive_depth
     return out
+
+
+def minimise_counterexample(
+    model: Model,
+    found: BmcResult,
+    *,
+    rlimit: int = MINIMISE_RLIMIT,
+    progress: Callable[[str], None] | None = None,
+) -> BmcResult:
+    """Shorten a guided counterexample one step at a time (spec/proofs.md §5).
+
+    For each step of the skeleton (the actions of ``found``), guided BMC runs on the skeleton
+    without that step, Z3 choosing every parameter, id, time step and delay afresh; a
+    violation of the same invariant (validated on the model like any BMC trace) replaces the
+    trace and the search goes on from there. When no step can go, the skeleton is *1-minimal*:
+    for every one-step deletion Z3 proved (``unsat``) that no data violates the invariant.
+    A deletion Z3 does not decide within ``rlimit`` (Z3's resource units: a budget that,
+    unlike a time-out, gives the same answer on any machine; the default is about 3 s here)
+    keeps its step and is counted in ``undecided``; 1-minimality is then not established, and
+    the result says so. Deletions
+    that give the same skeleton (a step out of a run of equal actions) are asked once.
+    A shortest counterexample from the exhaustive stage is returned as it is.
+    """
+    if found.status != "counterexample" or found.engine != "z3-bmc-guided" or not found.invariant:
+        return found
+    t0 = time.perf_counter()
+    best, kinds = found, [a.name for a in found.actions]
+    asked: dict[tuple[str, ...], str] = {}
+    shorter = True
+    while shorter:  # until a whole pass over the current skeleton deletes nothing
+        shorter = False
+        for i in range(len(kinds)):
+            cand = (*kinds[:i], *kinds[i + 1 :])
+            if cand in asked:
+                continue
+            r = run_bmc(model, len(cand), rlimit=rlimit, targets=(found.invariant,),
+                        kinds=list(cand))  # fmt: skip
+            asked[cand] = r.status
+            if progress:
+                progress(f"without step {i + 1} ({kinds[i]}): {r.status}")
+            if r.status == "counterexample":
+                best, kinds, shorter = r, list(cand), True
+                break
+    deletions = {(*kinds[:i], *kinds[i + 1 :]) for i in range(len(kinds))}
+    best.undecided = sum(asked[d] not in ("none", "counterexample") for d in deletions)
+    best.engine, best.exhaustive_depth = found.engine, found.exhaustive_depth
+    best.minimised_from, best.seconds = found.depth, found.seconds
+    best.minimise_seconds = time.perf_counter() - t0
+    return best

@@ -17,7 +17,7 @@ from pqms_model.mutants import Mutant
 from pqms_model.scenario import load_default
 from pqms_model.state import Outcome, State
 from pqms_model.trace import replay_doc
-from proofs.bmc import BmcError, find_counterexample, run_bmc
+from proofs.bmc import BmcError, BmcResult, find_counterexample, minimise_counterexample, run_bmc
 from proofs.codes import OUTCOME
 from proofs.consts import Consts
 from proofs.enc_core import Ctx, Params
@@ -166,6 +166,42 @@ def test_bmc_finds_each_mutant_and_its_trace_replays(mutant: Mutant) -> None:
     assert found.exhaustive_depth >= 1 or found.engine == "z3-bmc"
 
 
+# --- minimising a guided trace: shorter, still replaying, and no claim Z3 did not prove --------
+
+
+@pytest.fixture(scope="module")
+def double_swap() -> tuple[Model, BmcResult]:
+    model = Model(SCENARIO, Mutant.DOUBLE_SWAP)
+    return model, find_counterexample(model, exhaustive_depth=1)
+
+
+def test_a_minimised_trace_replays_and_each_of_its_steps_is_needed(
+    double_swap: tuple[Model, BmcResult],
+) -> None:
+    model, found = double_swap
+    small = minimise_counterexample(model, found, rlimit=500_000_000)
+    assert small.status == "counterexample" and small.invariant == found.invariant
+    assert small.minimised_from == found.depth and small.depth <= found.depth
+    assert small.trace is not None
+    again = replay_doc(json.loads(json.dumps(small.trace)), "<bmc>", Mutant.DOUBLE_SWAP)
+    assert again.violation is not None and again.violation.invariant == small.invariant
+    assert small.undecided == 0  # 1-minimal is claimed; check it query by query
+    kinds = [a.name for a in small.actions]
+    for i in range(len(kinds)):
+        fewer = kinds[:i] + kinds[i + 1 :]
+        r = run_bmc(model, len(fewer), targets=(found.invariant,), kinds=fewer)
+        assert r.status == "none", f"without step {i + 1} ({kinds[i]}): {r.status}"
+
+
+def test_minimising_claims_nothing_z3_left_undecided(double_swap: tuple[Model, BmcResult]) -> None:
+    model, found = double_swap
+    small = minimise_counterexample(model, found, rlimit=1)  # no query gets a budget
+    kinds = [a.name for a in found.actions]
+    deletions = {(*kinds[:i], *kinds[i + 1 :]) for i in range(len(kinds))}
+    assert small.depth == found.depth
+    assert 0 < small.undecided <= len(deletions)
+
+
 def test_bmc_of_the_protocol_finds_nothing_on_a_use_skeleton() -> None:
     """The unmutated protocol on the instant-effect skeleton: no data makes it violate."""
     assert run_bmc(MODEL, 0, kinds=USE_SKELETON).status == "none"
@@ -235,6 +271,7 @@ def test_prove_mutant_exits_1_with_a_trace_that_replays(tmp_path: Any) -> None:
     assert main(["replay", cx["trace"], "--mutant", "route-through-down"]) == 1
     statuses = {(o["action"], o["invariant"]): o["status"] for o in doc["obligations"]}
     assert statuses[("choose_route", "route-believed-up")] == "counterexample"
+    assert doc["bmc"]["engine"] == "z3-bmc" and "minimised_from" not in doc["bmc"]  # shortest
 
 
 @pytest.mark.parametrize(

@@ -55,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jobs", metavar="N", type=int, default=2, help="worker processes (default 2)"
     )
+    parser.add_argument(
+        "--no-minimise",
+        dest="minimise",
+        action="store_false",
+        help="keep a mutant's guided BMC trace as found (default: delete steps while Z3 still "
+        "finds a violation, until every one-step deletion is proved to have none)",
+    )
 
 
 def _inputs(args: argparse.Namespace) -> tuple[Scenario, Mutant | None]:
@@ -82,9 +89,10 @@ def run_proofs(
     timeout_ms: int,
     jobs: int,
     log: bool = True,
+    minimise: bool = True,
 ) -> dict[str, Any]:
     """Run the suite; return the JSON document (``trace`` entries hold ITF documents)."""
-    from proofs.bmc import find_counterexample, run_bmc
+    from proofs.bmc import find_counterexample, minimise_counterexample, run_bmc
     from proofs.no_signalling import EXPECTED, prove_no_signalling
     from proofs.suite import prove_all
 
@@ -116,6 +124,8 @@ def run_proofs(
             found = find_counterexample(
                 model, exhaustive_depth=DEFAULT_MUTANT_DEPTH if depth is None else depth
             )
+            if minimise:
+                found = minimise_counterexample(model, found)
         else:
             found = run_bmc(model, depth or 0, timeout_ms=timeout_ms)
         bmc = {
@@ -126,15 +136,33 @@ def run_proofs(
             "seconds": round(found.seconds, 3),
             "reason": found.reason,
         }
+        if found.minimised_from is not None:
+            bmc["minimised_from"] = found.minimised_from
+            bmc["one_step_deletions_undecided"] = found.undecided
+            bmc["one_minimal"] = found.undecided == 0
+            bmc["minimise_seconds"] = round(found.minimise_seconds, 3)
         if found.status == "counterexample" and found.trace is not None:
             counterexamples.append(
                 {"invariant": found.invariant, "trace": found.trace, "length": found.depth}
             )
+        first = found.depth if found.minimised_from is None else found.minimised_from
         say(
             f"bounded model checking ({found.engine}) ... {found.status}"
-            + (f": {found.invariant} after {found.depth} steps" if found.invariant else "")
+            + (f": {found.invariant} after {first} steps" if found.invariant else "")
             + f"; none of {found.exhaustive_depth} steps or fewer ({found.seconds:.2f} s)"
         )
+        if found.minimised_from is not None:
+            proof = (
+                f"1-minimal: without any one of its steps, Z3 proves no data violates "
+                f"{found.invariant}"
+                if found.undecided == 0
+                else f"1-minimality not established: {found.undecided} one-step deletion(s) "
+                "undecided within the time limit"
+            )
+            say(
+                f"minimising the trace ... {found.minimised_from} -> {found.depth} steps; "
+                f"{proof} ({found.minimise_seconds:.2f} s)"
+            )
     everything = [*suite.results, *suite.enabled]
     unknown = [r for r in everything if r.status == "unknown"]
     cti = [r for r in everything if r.status == "counterexample"]
@@ -186,7 +214,14 @@ def run_proofs(
 
 def run(args: argparse.Namespace) -> int:
     scenario, mutant = _inputs(args)
-    doc = run_proofs(scenario, mutant, depth=args.depth, timeout_ms=args.timeout_ms, jobs=args.jobs)
+    doc = run_proofs(
+        scenario,
+        mutant,
+        depth=args.depth,
+        timeout_ms=args.timeout_ms,
+        jobs=args.jobs,
+        minimise=args.minimise,
+    )
     for c in doc["counterexamples"]:
         path = Path(args.out) / trace_filename(scenario, mutant, c["invariant"])
         _write(path, dumps(c["trace"]), "--out")
