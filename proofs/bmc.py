@@ -15,6 +15,8 @@ every other parameter are symbolic.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from pqms_model.actions import Action
 from pqms_model.errors import PqmsError
 from pqms_model.model import Model
 from pqms_model.mutants import Mutant
+from pqms_model.scenario import Scenario
 from pqms_model.trace import build_trace, replay_doc
 from proofs.consts import Consts
 from proofs.decode import decode_action, state_mismatches
@@ -46,6 +49,8 @@ __all__ = [
 
 MINIMISE_RLIMIT = 10_000_000
 """Z3 resource units per deletion query of :func:`minimise_counterexample`."""
+
+_METHODS = multiprocessing.get_all_start_methods()
 
 TARGETS = tuple(i for i, inv in SAFETY.items() if inv.kind in ("safety", "type"))
 """What BMC looks for: a state violating any safety or type invariant."""
@@ -224,6 +229,19 @@ def _validate(
     return BmcResult("counterexample", len(actions), 0.0, inv, actions, doc)
 
 
+def _walks_skeleton(
+    scenario: Scenario, mutant: Mutant | None, seed: int
+) -> tuple[str, list[str]] | None:
+    """The walks' shrunk counterexample as (invariant, action names), or None."""
+    from pqms_model.campaign import run_campaign  # the walks engine: only for the skeleton
+
+    walks = run_campaign(scenario, mutant, seed=seed, budget_s=120.0)
+    if not walks.counterexamples:
+        return None
+    hint = walks.counterexamples[0]
+    return hint.invariant, [a.name for a in hint.actions]
+
+
 def find_counterexample(
     model: Model,
     *,
@@ -242,29 +260,34 @@ def find_counterexample(
        validated on the model like any BMC trace. Its length is an upper bound on the shortest;
        stage 1 is the lower bound, and the result says so (``exhaustive_depth``).
     """
-    from pqms_model.campaign import run_campaign  # the walks engine: only for the skeleton
-
     mutant = model.mutant
     targets = tuple(mutant.breaks) if mutant is not None else TARGETS
     t0 = time.perf_counter()
-    first = run_bmc(model, exhaustive_depth, timeout_ms=timeout_ms, targets=targets)
-    if progress:
-        progress(f"exhaustive BMC to depth {exhaustive_depth}: {first.status}")
-    if first.status != "none":
-        first.engine = "z3-bmc"
-        return first
-    walks = run_campaign(model.scenario, mutant, seed=seed, budget_s=120.0)
-    if not walks.counterexamples:
+    # The walks (pure Python) run in a second process while Z3 searches stage 1: they are
+    # independent, and the skeleton is only read if stage 1 finds nothing.
+    ctx = multiprocessing.get_context("fork" if "fork" in _METHODS else "spawn")
+    pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+    try:
+        walking = pool.submit(_walks_skeleton, model.scenario, mutant, seed)
+        first = run_bmc(model, exhaustive_depth, timeout_ms=timeout_ms, targets=targets)
+        if progress:
+            progress(f"exhaustive BMC to depth {exhaustive_depth}: {first.status}")
+        if first.status != "none":
+            first.engine = "z3-bmc"
+            return first
+        skeleton = walking.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    if skeleton is None:
         out = BmcResult("none", exhaustive_depth, time.perf_counter() - t0)
         out.exhaustive_depth, out.reason = exhaustive_depth, "the walks found no skeleton"
         return out
-    hint = walks.counterexamples[0]
-    kinds = [a.name for a in hint.actions]
+    invariant, kinds = skeleton
     if progress:
         progress(f"guided BMC on the walks' {len(kinds)}-step skeleton")
     # aimed at the invariant the walks broke (a two-pair invariant among the targets would make
     # the query quadratic in the ids for nothing)
-    out = run_bmc(model, len(kinds), timeout_ms=timeout_ms, targets=(hint.invariant,), kinds=kinds)
+    out = run_bmc(model, len(kinds), timeout_ms=timeout_ms, targets=(invariant,), kinds=kinds)
     out.seconds, out.engine = time.perf_counter() - t0, "z3-bmc-guided"
     out.exhaustive_depth = exhaustive_depth
     return out
