@@ -259,38 +259,52 @@ def find_counterexample(
        time step and delay left to Z3. Z3 finds the violating data itself, and the trace is
        validated on the model like any BMC trace. Its length is an upper bound on the shortest;
        stage 1 is the lower bound, and the result says so (``exhaustive_depth``).
+
+    The stages run side by side (stage 1 in a second process); stage 1's answer counts first.
     """
     mutant = model.mutant
     targets = tuple(mutant.breaks) if mutant is not None else TARGETS
     t0 = time.perf_counter()
-    # The walks (pure Python) run in a second process while Z3 searches stage 1: they are
-    # independent, and the skeleton is only read if stage 1 finds nothing.
+    # The two stages are independent: stage 1 runs in a second process while this one runs
+    # the walks and the guided search; stage 1's answer is still the one that counts first (a
+    # counterexample there is shortest, an unknown there is the result).
     ctx = multiprocessing.get_context("fork" if "fork" in _METHODS else "spawn")
     pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx)
     try:
-        walking = pool.submit(_walks_skeleton, model.scenario, mutant, seed)
-        first = run_bmc(model, exhaustive_depth, timeout_ms=timeout_ms, targets=targets)
-        if progress:
-            progress(f"exhaustive BMC to depth {exhaustive_depth}: {first.status}")
-        if first.status != "none":
-            first.engine = "z3-bmc"
-            return first
-        skeleton = walking.result()
+        searching = pool.submit(_exhaustive, model.scenario, mutant, exhaustive_depth,
+                                timeout_ms, targets)  # fmt: skip
+        skeleton = _walks_skeleton(model.scenario, mutant, seed)
+        guided = None
+        if skeleton is not None and not (searching.done() and searching.result().status != "none"):
+            invariant, kinds = skeleton
+            if progress:
+                progress(f"guided BMC on the walks' {len(kinds)}-step skeleton")
+            # aimed at the invariant the walks broke (a two-pair invariant among the targets
+            # would make the query quadratic in the ids for nothing)
+            guided = run_bmc(model, len(kinds), timeout_ms=timeout_ms, targets=(invariant,),
+                             kinds=kinds)  # fmt: skip
+        first = searching.result()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    if skeleton is None:
+    if progress:
+        progress(f"exhaustive BMC to depth {exhaustive_depth}: {first.status}")
+    if first.status != "none":
+        first.engine = "z3-bmc"
+        return first
+    if guided is None:
         out = BmcResult("none", exhaustive_depth, time.perf_counter() - t0)
         out.exhaustive_depth, out.reason = exhaustive_depth, "the walks found no skeleton"
         return out
-    invariant, kinds = skeleton
-    if progress:
-        progress(f"guided BMC on the walks' {len(kinds)}-step skeleton")
-    # aimed at the invariant the walks broke (a two-pair invariant among the targets would make
-    # the query quadratic in the ids for nothing)
-    out = run_bmc(model, len(kinds), timeout_ms=timeout_ms, targets=(invariant,), kinds=kinds)
-    out.seconds, out.engine = time.perf_counter() - t0, "z3-bmc-guided"
-    out.exhaustive_depth = exhaustive_depth
-    return out
+    guided.seconds, guided.engine = time.perf_counter() - t0, "z3-bmc-guided"
+    guided.exhaustive_depth = exhaustive_depth
+    return guided
+
+
+def _exhaustive(
+    scenario: Scenario, mutant: Mutant | None, depth: int, timeout_ms: int, targets: tuple[str, ...]
+) -> BmcResult:
+    """Stage 1 of :func:`find_counterexample` (in its own process)."""
+    return run_bmc(Model(scenario, mutant), depth, timeout_ms=timeout_ms, targets=targets)
 
 
 def minimise_counterexample(
