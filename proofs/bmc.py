@@ -15,8 +15,6 @@ every other parameter are symbolic.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +35,7 @@ from proofs.safety import SAFETY
 from proofs.symstate import SymState
 from proofs.transition import ACTION_NAMES, StepTerms, initial_state, step_relation
 from proofs.witness import Finite
+from proofs.workers import process_pool
 
 __all__ = [
     "BmcError",
@@ -49,8 +48,6 @@ __all__ = [
 
 MINIMISE_RLIMIT = 10_000_000
 """Z3 resource units per deletion query of :func:`minimise_counterexample`."""
-
-_METHODS = multiprocessing.get_all_start_methods()
 
 TARGETS = tuple(i for i, inv in SAFETY.items() if inv.kind in ("safety", "type"))
 """What BMC looks for: a state violating any safety or type invariant."""
@@ -268,8 +265,7 @@ def find_counterexample(
     # The two stages are independent: stage 1 runs in a second process while this one runs
     # the walks and the guided search; stage 1's answer is still the one that counts first (a
     # counterexample there is shortest, an unknown there is the result).
-    ctx = multiprocessing.get_context("fork" if "fork" in _METHODS else "spawn")
-    pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+    pool = process_pool(1)
     try:
         searching = pool.submit(_exhaustive, model.scenario, mutant, exhaustive_depth,
                                 timeout_ms, targets)  # fmt: skip

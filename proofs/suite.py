@@ -17,8 +17,6 @@ statuses.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -35,8 +33,7 @@ from proofs.induction import ALL_PROPERTIES, Result, prove_action, prove_init
 from proofs.symstate import SymState
 from proofs.transition import ACTION_NAMES, encode
 from proofs.witness import Skolem
-
-_METHODS = multiprocessing.get_all_start_methods()
+from proofs.workers import process_pool
 
 __all__ = [
     "ACTION_COST",
@@ -179,8 +176,7 @@ def prove_all(
     if jobs <= 1:
         rows = _work(scenario, key, ["init", *ACTION_NAMES], timeout_ms)
     else:
-        ctx = multiprocessing.get_context("fork" if "fork" in _METHODS else "spawn")
-        with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as ex:
+        with process_pool(jobs) as ex:
             futs = [ex.submit(_work, scenario, key, share, timeout_ms) for share in _shares(jobs)]
             for f in futs:
                 rows += f.result()
