@@ -30,6 +30,7 @@ from pqms_model.scenario import Scenario
 from pqms_model.trace import build_trace, replay_doc
 from proofs.consts import Consts
 from proofs.decode import decode_action, state_mismatches
+from proofs.enc_core import Params
 from proofs.properties import SymInvariant
 from proofs.safety import SAFETY
 from proofs.symstate import SymState
@@ -108,12 +109,15 @@ def run_bmc(
     kinds: Sequence[str] | None = None,
     goal: Callable[[SymState, list[int]], Any] | None = None,
     progress: Callable[[int, str, float], None] | None = None,
+    pins: Sequence[Action] | None = None,
 ) -> BmcResult:
     """Search for the shortest trace (at most ``max_depth`` steps) that violates an invariant
     in ``targets``; a found trace is validated on ``model`` (see the module docstring).
 
     ``kinds`` fixes the action of each step (*guided* BMC: Z3 still chooses every parameter,
-    id, time step and delay; ``max_depth`` is then ``len(kinds)``). ``goal`` replaces the
+    id, time step and delay; ``max_depth`` is then ``len(kinds)``); ``pins`` (actions, one per
+    step of ``kinds``) fixes each step's finite choices too (its node, link, pool, path and
+    schedule), and Z3 chooses the rest. ``goal`` replaces the
     violation: a formula over a state and the ids that may exist in it, to be reached (a
     non-vacuity witness); the trace is then validated without a violation."""
     if kinds is not None:
@@ -121,6 +125,8 @@ def run_bmc(
         if unknown:
             raise BmcError(f"unknown action(s) {unknown}; valid: {', '.join(ACTION_NAMES)}")
         max_depth = len(kinds)
+        if pins is not None and [a.name for a in pins] != list(kinds):
+            raise BmcError("pins must be one action per step of kinds, of the same names")
     c = Consts(model)
     mutant: Mutant | None = model.mutant
     solver = z3.Solver()
@@ -143,6 +149,8 @@ def run_bmc(
             names = (kinds[k - 1],) if kinds is not None else ACTION_NAMES
             st = step_relation(states[-1], None, f"t{k}", mutant, names, variants=variants)
             solver.add(*st.constraints, *c.new_facts(seen))
+            if pins is not None:
+                solver.add(*_pin(c, st.params, pins[k - 1]))
             states.append(st.post)
             steps.append(st)
         t1 = time.perf_counter()
@@ -191,6 +199,20 @@ def run_bmc(
                      exhaustive_depth=0 if kinds is not None else max_depth)  # fmt: skip
 
 
+_CHOICES = (("node", "node"), ("link", "link"), ("pool", "pool"), ("path", "plen"),
+            ("schedule", "sched"))  # fmt: skip
+"""An action's finite choices (field, its parameter slot) that ``pins`` fixes."""
+
+
+def _pin(c: Consts, params: Params, a: Action) -> list[Any]:
+    """Constraints fixing ``params``' finite choices to those of action ``a``."""
+    conc = Params.of_action(c, a)
+    out = [getattr(params, slot) == getattr(conc, slot) for f, slot in _CHOICES if hasattr(a, f)]
+    if hasattr(a, "path"):
+        out += [x == y for x, y in zip(params.path, conc.path, strict=True)]
+    return out
+
+
 def _validate(
     model: Model,
     c: Consts,
@@ -228,15 +250,15 @@ def _validate(
 
 def _walks_skeleton(
     scenario: Scenario, mutant: Mutant | None, seed: int
-) -> tuple[str, list[str]] | None:
-    """The walks' shrunk counterexample as (invariant, action names), or None."""
+) -> tuple[str, list[Action]] | None:
+    """The walks' shrunk counterexample as (invariant, actions), or None."""
     from pqms_model.campaign import run_campaign  # the walks engine: only for the skeleton
 
     walks = run_campaign(scenario, mutant, seed=seed, budget_s=120.0)
     if not walks.counterexamples:
         return None
     hint = walks.counterexamples[0]
-    return hint.invariant, [a.name for a in hint.actions]
+    return hint.invariant, list(hint.actions)
 
 
 def find_counterexample(
@@ -252,8 +274,9 @@ def find_counterexample(
     1. *exhaustive*: every trace of at most ``exhaustive_depth`` steps, all actions, all
        parameters symbolic; a counterexample here is a shortest one;
     2. *guided*: the action of each step fixed to the walks' shrunk counterexample for the
-       same mutant and seed (:func:`pqms_model.campaign.run_campaign`), every parameter, id,
-       time step and delay left to Z3. Z3 finds the violating data itself, and the trace is
+       same mutant and seed (:func:`pqms_model.campaign.run_campaign`), with its finite
+       choices (node, link, pool, path, schedule); every id, time step, delay, outcome and
+       purified cost left to Z3. Z3 finds the violating data itself, and the trace is
        validated on the model like any BMC trace. Its length is an upper bound on the shortest;
        stage 1 is the lower bound, and the result says so (``exhaustive_depth``).
 
@@ -272,13 +295,17 @@ def find_counterexample(
         skeleton = _walks_skeleton(model.scenario, mutant, seed)
         guided = None
         if skeleton is not None and not (searching.done() and searching.result().status != "none"):
-            invariant, kinds = skeleton
+            invariant, hint = skeleton
+            kinds = [a.name for a in hint]
             if progress:
                 progress(f"guided BMC on the walks' {len(kinds)}-step skeleton")
             # aimed at the invariant the walks broke (a two-pair invariant among the targets
-            # would make the query quadratic in the ids for nothing)
+            # would make the query quadratic in the ids for nothing); each step's node, link
+            # and path pinned to the walks' (crash-silent: 4.8 s -> 0.4 s)
             guided = run_bmc(model, len(kinds), timeout_ms=timeout_ms, targets=(invariant,),
-                             kinds=kinds)  # fmt: skip
+                             kinds=kinds, pins=hint)  # fmt: skip
+            if guided.status == "none":  # the walks' own trace solves the pinned query
+                raise BmcError("the walks' counterexample is not a trace of the encoding")
         first = searching.result()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

@@ -31,7 +31,6 @@ from typing import Any
 import z3
 
 from proofs.consts import Consts
-from proofs.flatten import Flattener, dimension
 
 __all__ = ["FIELDS", "MSG_FIELDS", "PAIR_FIELDS", "ROUTE_FIELDS", "SymState"]
 
@@ -83,20 +82,18 @@ def _sort(name: str) -> Any:
 class SymState(Mapping[str, Any]):
     """An immutable map from field names to Z3 terms, with typed accessors."""
 
-    __slots__ = ("_f", "_memo", "c", "flat", "simplify")
+    __slots__ = ("_f", "_memo", "c", "simplify")
 
     def __init__(
         self,
         c: Consts,
         fields: dict[str, Any],
         simplify: bool = False,
-        flat: Flattener | None = None,
     ) -> None:
         self.c = c
         self._f = fields
         self._memo: dict[tuple[str, int], Any] = {}
         self.simplify = simplify  # concrete states: fold every read to a value at once
-        self.flat = flat  # bounded states (BMC): reads without arrays
 
     @classmethod
     def fresh(cls, c: Consts, prefix: str) -> SymState:
@@ -117,7 +114,7 @@ class SymState(Mapping[str, Any]):
         unknown = set(updates) - set(self._f)
         if unknown:
             raise KeyError(f"unknown state field(s) {sorted(unknown)}")
-        return SymState(self.c, {**self._f, **updates}, self.simplify, self.flat)
+        return SymState(self.c, {**self._f, **updates}, self.simplify)
 
     def changed(self, other: SymState) -> list[str]:
         """Fields whose term differs (by identity) from ``other``'s."""
@@ -130,12 +127,9 @@ class SymState(Mapping[str, Any]):
         key = (f, x.get_id() if isinstance(x, z3.AstRef) else hash(("py", x)))
         t = self._memo.get(key)
         if t is None:
-            if self.flat is not None:
-                t = self.flat.read(self._f[f], x, dimension(f))
-            else:
-                t = z3.Select(self._f[f], x)
-                if self.simplify:
-                    t = z3.simplify(t)
+            t = z3.Select(self._f[f], x)
+            if self.simplify:
+                t = z3.simplify(t)
             self._memo[key] = t
         return t
 
@@ -156,8 +150,6 @@ class SymState(Mapping[str, Any]):
         return self._sel(f"r_{f}", rid)
 
     def _sel2(self, f: str, x: Any, y: Any) -> Any:
-        if self.flat is not None:
-            return self.flat.read(self._sel(f, x), y, dimension(f, 1))
         t = z3.Select(self._sel(f, x), y)
         return z3.simplify(t) if self.simplify else t
 

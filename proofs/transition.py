@@ -30,7 +30,6 @@ from proofs import enc_env, enc_pairs, enc_routing, enc_swap, enc_use
 from proofs.consts import Consts
 from proofs.enc_core import Ctx, Effect, Params
 from proofs.enc_core import merge as _merge
-from proofs.flatten import Flattener
 from proofs.symstate import FIELDS, SymState
 
 __all__ = [
@@ -182,7 +181,7 @@ def step_relation(
         else:
             fields[f] = z3.Const(f"{tag}'.{f}", val.sort())
             cons.append(fields[f] == val)
-    out = post if post is not None else SymState(pre.c, fields, flat=pre.flat)
+    out = post if post is not None else SymState(pre.c, fields)
     return StepTerms(sel, params, effects, cons, out)
 
 
@@ -195,7 +194,7 @@ def _const_array(srt: Any, field: str) -> Any:
     return z3.K(z3.IntSort(), z3.IntVal(-1 if field == "r_path" else 0))
 
 
-def initial_state(c: Consts, flat: Flattener | None = None) -> SymState:
+def initial_state(c: Consts) -> SymState:
     """Init as a concrete state (every array a constant): what BMC unrolls from."""
     vals: dict[str, Any] = {}
     for f, t in SymState.fresh(c, "init").items():
@@ -205,7 +204,7 @@ def initial_state(c: Consts, flat: Flattener | None = None) -> SymState:
         else:
             vals[f] = z3.BoolVal(False) if srt == z3.BoolSort() else z3.IntVal(0)
     vals["next_id"] = z3.IntVal(1)
-    return SymState(c, vals, flat=flat)
+    return SymState(c, vals)
 
 
 def init_constraints(s: SymState) -> list[Any]:

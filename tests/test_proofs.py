@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import z3
 
-from pqms_model.actions import ACTION_TYPES
+from pqms_model.actions import ACTION_TYPES, Crash
 from pqms_model.cli import main
 from pqms_model.invariants import INVARIANTS
 from pqms_model.model import Model
@@ -31,6 +31,7 @@ from proofs.transition import ACTION_NAMES, ENCODINGS, encode, frame
 SCENARIO = load_default()
 MODEL = Model(SCENARIO)
 CONSTS = Consts(MODEL)
+SCENARIO_NODES = CONSTS.names
 
 USE_SKELETON = (
     "choose_route", "advance_time", "receive", "generate_link", "advance_time", "receive",
@@ -200,6 +201,31 @@ def test_minimising_claims_nothing_z3_left_undecided(double_swap: tuple[Model, B
     deletions = {(*kinds[:i], *kinds[i + 1 :]) for i in range(len(kinds))}
     assert small.depth == found.depth
     assert 0 < small.undecided <= len(deletions)
+
+
+def test_pinned_bmc_keeps_each_steps_node_link_and_path(
+    double_swap: tuple[Model, BmcResult],
+) -> None:
+    model, found = double_swap
+    kinds = [a.name for a in found.actions]
+    r = run_bmc(model, len(kinds), targets=(found.invariant,), kinds=kinds, pins=found.actions)
+    assert r.status == "counterexample" and r.invariant == found.invariant
+    fields = ("node", "link", "pool", "path", "schedule")
+    for a, b in zip(r.actions, found.actions, strict=True):
+        assert [getattr(a, f, None) for f in fields] == [getattr(b, f, None) for f in fields]
+
+
+@pytest.mark.parametrize("node", SCENARIO_NODES)
+def test_a_pinned_crash_crashes_that_node(node: str) -> None:
+    r = run_bmc(MODEL, 1, kinds=["crash"], pins=[Crash(node=node)], goal=lambda s, _: s["now"] >= 0)
+    assert r.status == "witness" and r.actions == [Crash(node=node)]
+
+
+def test_pins_must_match_the_skeleton(double_swap: tuple[Model, BmcResult]) -> None:
+    model, found = double_swap
+    kinds = [a.name for a in found.actions]
+    with pytest.raises(BmcError, match="pins must be one action per step"):
+        run_bmc(model, 0, kinds=kinds[1:], pins=found.actions)
 
 
 def test_bmc_of_the_protocol_finds_nothing_on_a_use_skeleton() -> None:
