@@ -74,6 +74,11 @@ class BmcResult:
     undecided: int = 0  # distinct one-step deletions of the final skeleton Z3 left undecided
     minimise_seconds: float = 0.0
 
+    @property
+    def shortest(self) -> bool:
+        """A counterexample one step longer than the exhaustive bound: none is shorter."""
+        return self.status == "counterexample" and self.depth == self.exhaustive_depth + 1
+
 
 def bmc_variants(c: Consts) -> dict[str, list[dict[str, Any]]]:
     """BMC's finite choices, one encoding each: ``choose_route`` over the model's candidate

@@ -4,6 +4,7 @@ mutants with traces that replay on the model, and non-vacuity witnesses reached 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -297,7 +298,16 @@ def test_prove_mutant_exits_1_with_a_trace_that_replays(tmp_path: Any) -> None:
     assert main(["replay", cx["trace"], "--mutant", "route-through-down"]) == 1
     statuses = {(o["action"], o["invariant"]): o["status"] for o in doc["obligations"]}
     assert statuses[("choose_route", "route-believed-up")] == "counterexample"
-    assert doc["bmc"]["engine"] == "z3-bmc" and "minimised_from" not in doc["bmc"]  # shortest
+    assert doc["bmc"]["engine"] == "z3-bmc" and "minimised_from" not in doc["bmc"]
+    assert doc["bmc"]["shortest"] is True and doc["bmc"]["no_counterexample_up_to"] == 1
+
+
+def test_a_guided_trace_longer_than_the_bound_is_not_called_shortest(
+    double_swap: tuple[Model, BmcResult],
+) -> None:
+    _, found = double_swap
+    assert found.exhaustive_depth == 1 and found.depth > 2 and not found.shortest
+    assert replace(found, depth=2).shortest  # one past the exhaustive bound: shortest
 
 
 @pytest.mark.parametrize(

@@ -133,6 +133,7 @@ def run_proofs(
             "engine": found.engine,
             "length": found.depth,
             "no_counterexample_up_to": found.exhaustive_depth,
+            "shortest": found.shortest,
             "seconds": round(found.seconds, 3),
             "reason": found.reason,
         }
@@ -151,13 +152,16 @@ def run_proofs(
             + (f": {found.invariant} after {first} steps" if found.invariant else "")
             + f"; none of {found.exhaustive_depth} steps or fewer ({found.seconds:.2f} s)"
         )
+        targets = ", ".join(mutant.breaks) if mutant is not None else "any invariant"
+        if found.shortest:
+            say(f"shortest: no trace of {found.depth - 1} steps or fewer violates {targets}")
         if found.minimised_from is not None:
             proof = (
                 f"1-minimal: without any one of its steps, Z3 proves no data violates "
                 f"{found.invariant}"
                 if found.undecided == 0
                 else f"1-minimality not established: {found.undecided} one-step deletion(s) "
-                "undecided within the time limit"
+                "undecided within Z3's resource budget"
             )
             say(
                 f"minimising the trace ... {found.minimised_from} -> {found.depth} steps; "
