@@ -4,6 +4,7 @@
     python benchmarks/bench_proofs.py --mutants       # each mutant's BMC counterexample
     python benchmarks/bench_proofs.py --mutants --induction  # ... and which obligations fail
     python benchmarks/bench_proofs.py --mutants --minimise   # ... and the minimised traces
+    python benchmarks/bench_proofs.py --mutants --fresh      # ... each in a fresh process
     python benchmarks/bench_proofs.py --bmc-depth 30  # exhaustive BMC of the protocol
 
 Prints one line per measurement: wall seconds and what was established. The suite is the
@@ -11,12 +12,17 @@ inductive obligations and the non-vacuity checks in ``--jobs`` processes, plus t
 no-signalling lemmas; a mutant's figure is ``find_counterexample`` (exhaustive BMC to
 ``--exhaustive`` steps, then guided BMC on the walks' skeleton) including the replay; with
 ``--minimise``, ``minimise_counterexample`` (as ``pqms prove`` runs it) is timed separately.
+Z3's time depends on what ran before in the same process; ``--fresh`` times each mutant's
+``find_counterexample`` in a new Python process (the figure excludes the imports; the process's
+whole wall time is printed beside it).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import time
 
@@ -42,6 +48,35 @@ def suite(jobs: int) -> None:
           f"{len(r.results)} obligations, {len(lemmas)} lemmas")  # fmt: skip
 
 
+_FRESH = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from pqms_model.model import Model
+from pqms_model.mutants import Mutant
+from pqms_model.scenario import load_default
+from proofs.bmc import find_counterexample
+model = Model(load_default(), Mutant.parse({key!r}))
+t0 = time.perf_counter()
+found = find_counterexample(model, exhaustive_depth={depth})
+print(json.dumps({{"seconds": time.perf_counter() - t0, "status": found.status,
+                  "length": found.depth, "invariant": found.invariant,
+                  "shortest": found.shortest, "engine": found.engine}}))
+"""
+
+
+def fresh_mutants(exhaustive: int) -> None:
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    for m in Mutant:
+        t0 = time.perf_counter()
+        code = _FRESH.format(root=root, key=m.key, depth=exhaustive)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True)  # fmt: skip
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"{m.key:20s} {r['status']:15s} {r['engine']:14s} length {r['length']:3d} "
+              f"shortest={r['shortest']} {r['invariant']} {r['seconds']:.2f} s "
+              f"(process {time.perf_counter() - t0:.2f} s)")  # fmt: skip
+
+
 def mutants(exhaustive: int, induction: bool, minimise: bool) -> None:
     for m in Mutant:
         if induction:  # the inductive obligations under the mutant: which fail
@@ -56,7 +91,8 @@ def mutants(exhaustive: int, induction: bool, minimise: bool) -> None:
             and again.violation.invariant == found.invariant
         )
         print(f"{m.key:20s} {found.status:15s} {found.engine:14s} length {found.depth:3d} "
-              f"(none <= {found.exhaustive_depth}) {found.invariant} replays={ok} "
+              f"(none <= {found.exhaustive_depth}, shortest={found.shortest}) "
+              f"{found.invariant} replays={ok} "
               f"{time.perf_counter() - t0:.2f} s")  # fmt: skip
         if minimise:
             small = minimise_counterexample(Model(load_default(), m), found)
@@ -97,10 +133,13 @@ def main() -> None:
     ap.add_argument("--exhaustive", type=int, default=3)
     ap.add_argument("--induction", action="store_true", help="with --mutants: also the proofs")
     ap.add_argument("--minimise", action="store_true", help="with --mutants: minimise too")
+    ap.add_argument("--fresh", action="store_true", help="with --mutants: a process each")
     ap.add_argument("--bmc-depth", type=int)
     ap.add_argument("--budget", type=float, default=600.0)
     args = ap.parse_args()
-    if args.mutants:
+    if args.mutants and args.fresh:
+        fresh_mutants(args.exhaustive)
+    elif args.mutants:
         mutants(args.exhaustive, args.induction, args.minimise)
     elif args.bmc_depth is not None:
         bmc(args.bmc_depth, args.budget)
