@@ -9,7 +9,8 @@ invariant.
 
 The instance is finite in what BMC needs to be a fast bug finder: the scenario's constants;
 ``choose_route`` limited to the model's candidate paths (``Model.route_paths``); message ids
-below ``1 + depth * max_alloc`` for the existential witnesses of a violation. Time steps and
+below ``1 +`` the most ids the steps can allocate (:func:`id_allocation`) for the existential
+witnesses of a violation. Time steps and
 every other parameter are symbolic.
 """
 
@@ -43,6 +44,7 @@ __all__ = [
     "BmcResult",
     "bmc_variants",
     "find_counterexample",
+    "id_allocation",
     "minimise_counterexample",
     "run_bmc",
 ]
@@ -78,6 +80,30 @@ class BmcResult:
     def shortest(self) -> bool:
         """A counterexample one step longer than the exhaustive bound: none is shorter."""
         return self.status == "counterexample" and self.depth == self.exhaustive_depth + 1
+
+
+def id_allocation(scenario: Scenario) -> dict[str, int]:
+    """The most ids (pairs and their qubits, messages, routes) one step of each action can
+    allocate in ``scenario`` (the model's rules; an action not listed allocates none). Every
+    record of a state ``k`` steps from Init has an id below ``1 +`` the sum over its steps.
+
+    >>> from pqms_model.scenario import load_default
+    >>> id_allocation(load_default())["recover"]  # 4 RESETs, 3 links x 3 LINK_STATEs
+    13
+    """
+    n = len(scenario.nodes)
+    degree = max(sum(name in (ln.a, ln.b) for ln in scenario.links)
+                 for name in scenario.node_names)  # fmt: skip
+    return {
+        "choose_route": n,  # the route and a ROUTE message to each node after the sender
+        "generate_link": 4,  # the pair, two qubit ids, the HERALD
+        "swap": 3,  # the new pair, two SWAP_DONE
+        "purify": 2,  # two PURIFY_RESULT
+        "use_pair": 1,  # the BITS
+        "link_down": n - 2,  # LINK_STATE to every node off the link
+        "link_up": n - 2,
+        "recover": n - 1 + degree * (n - 2),  # RESET to every other node, then per changed
+    }  # link of the node a LINK_STATE to every node off it
 
 
 def bmc_variants(c: Consts) -> dict[str, list[dict[str, Any]]]:
@@ -146,7 +172,9 @@ def run_bmc(
     states = [initial_state(c)]
     steps: list[StepTerms] = []
     variants = bmc_variants(c)
-    alloc = max(c.N, 4)  # most ids one step allocates (choose_route, generate_link)
+    alloc = id_allocation(model.scenario)
+    most = max(alloc.values())
+    allocated = 0  # the most ids the steps so far can have allocated
     t0 = time.perf_counter()
     per_depth: list[float] = []
     for k in range(max_depth + 1):
@@ -158,8 +186,9 @@ def run_bmc(
                 solver.add(*_pin(c, st.params, pins[k - 1]))
             states.append(st.post)
             steps.append(st)
+            allocated += alloc.get(kinds[k - 1], 0) if kinds is not None else most
         t1 = time.perf_counter()
-        ids = list(range(1, 1 + alloc * k + 1))
+        ids = list(range(1, 2 + allocated))
         if kinds is not None and k < len(kinds):
             # guided: no violation is asked of a prefix, but its feasibility is: each check is
             # cheap, what Z3 learns carries over to the next, and the full skeleton's query

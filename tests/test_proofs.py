@@ -4,6 +4,7 @@ mutants with traces that replay on the model, and non-vacuity witnesses reached 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import z3
 
 from pqms_model.actions import ACTION_TYPES, Crash
+from pqms_model.campaign import steered_walk
 from pqms_model.cli import main
 from pqms_model.invariants import INVARIANTS
 from pqms_model.model import Model
@@ -18,7 +20,14 @@ from pqms_model.mutants import Mutant
 from pqms_model.scenario import load_default
 from pqms_model.state import Outcome, State
 from pqms_model.trace import replay_doc
-from proofs.bmc import BmcError, BmcResult, find_counterexample, minimise_counterexample, run_bmc
+from proofs.bmc import (
+    BmcError,
+    BmcResult,
+    find_counterexample,
+    id_allocation,
+    minimise_counterexample,
+    run_bmc,
+)
 from proofs.codes import OUTCOME
 from proofs.consts import Consts
 from proofs.enc_core import Ctx, Params
@@ -227,6 +236,19 @@ def test_pins_must_match_the_skeleton(double_swap: tuple[Model, BmcResult]) -> N
     kinds = [a.name for a in found.actions]
     with pytest.raises(BmcError, match="pins must be one action per step"):
         run_bmc(model, 0, kinds=kinds[1:], pins=found.actions)
+
+
+def test_no_step_allocates_more_ids_than_bmc_allows() -> None:
+    """BMC's existential witnesses range over the ids the steps can allocate: a step that
+    allocates more would hide a witness (and BMC would report a violation the model lacks)."""
+    alloc, most = id_allocation(SCENARIO), Counter[str]()
+    for seed in range(12):
+        for before, a, after in steered_walk(MODEL, seed, 400):
+            used = after.next_id - before.next_id
+            assert used <= alloc.get(a.name, 0), f"{a!r} allocated {used} ids"
+            most[a.name] = max(most[a.name], used)
+    assert most["recover"] > len(SCENARIO.nodes) - 1  # it re-announced links too
+    assert most["generate_link"] == 4 and most["swap"] == 3
 
 
 def test_bmc_of_the_protocol_finds_nothing_on_a_use_skeleton() -> None:
