@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from pqms_model import __version__
-from pqms_model.errors import PqmsError
+from pqms_model.errors import EngineDrift, PqmsError
 from pqms_model.scenario import ScenarioError
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_HOLD", "EXIT_INCONCLUSIVE", "EXIT_VIOLATED", "main"]
@@ -65,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         code: int = args._run(args)
+    except EngineDrift as e:
+        print(f"pqms {args.command}: no verdict: {e}", file=sys.stderr)
+        return EXIT_INCONCLUSIVE
     except (PqmsError, ScenarioError) as e:
         print(f"pqms {args.command}: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

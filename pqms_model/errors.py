@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NotEnabled", "PqmsError", "TraceError"]
+__all__ = ["EngineDrift", "NotEnabled", "PqmsError", "TraceError"]
 
 
 class PqmsError(Exception):
@@ -26,3 +26,8 @@ class TraceError(PqmsError):
     def __init__(self, source: str, where: str, reason: str) -> None:
         self.source, self.where, self.reason = source, where, reason
         super().__init__(f"{source}: {where}: {reason}")
+
+
+class EngineDrift(PqmsError):
+    """Two of pqms's own engines disagree (the Z3 encoding and the model): no verdict can be
+    given. Reported as inconclusive (exit 3), never as a pass or as bad input."""

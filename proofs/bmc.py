@@ -24,7 +24,7 @@ from typing import Any
 import z3
 
 from pqms_model.actions import Action
-from pqms_model.errors import PqmsError
+from pqms_model.errors import EngineDrift, PqmsError
 from pqms_model.model import Model
 from pqms_model.mutants import Mutant
 from pqms_model.scenario import Scenario
@@ -56,7 +56,7 @@ TARGETS = tuple(i for i, inv in SAFETY.items() if inv.kind in ("safety", "type")
 """What BMC looks for: a state violating any safety or type invariant."""
 
 
-class BmcError(PqmsError):
+class BmcError(EngineDrift):
     """BMC found a trace the model does not reproduce (the encoding and the model drifted)."""
 
 
@@ -154,10 +154,10 @@ def run_bmc(
     if kinds is not None:
         unknown = sorted(set(kinds) - set(ACTION_NAMES))
         if unknown:
-            raise BmcError(f"unknown action(s) {unknown}; valid: {', '.join(ACTION_NAMES)}")
+            raise PqmsError(f"unknown action(s) {unknown}; valid: {', '.join(ACTION_NAMES)}")
         max_depth = len(kinds)
         if pins is not None and [a.name for a in pins] != list(kinds):
-            raise BmcError("pins must be one action per step of kinds, of the same names")
+            raise PqmsError("pins must be one action per step of kinds, of the same names")
     c = Consts(model)
     mutant: Mutant | None = model.mutant
     solver = z3.Solver()

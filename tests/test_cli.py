@@ -173,3 +173,19 @@ def test_mutants_lists_every_variant(capsys: pytest.CaptureFixture[str]) -> None
     code, out, _ = _run(capsys, "mutants")
     assert code == 0
     assert all(m.key in out for m in Mutant) and out.splitlines()[0].startswith("mutant")
+
+
+def test_engines_that_disagree_give_no_verdict_not_bad_input(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drift between the Z3 encoding and the model (BmcError) is inconclusive: exit 3."""
+    from pqms_model.commands import prove
+    from proofs.bmc import BmcError
+
+    def drift(_args: object) -> int:
+        raise BmcError("BMC state 3 differs from the model on p_s0")
+
+    monkeypatch.setattr(prove, "run", drift)
+    code, _, err = _run(capsys, "prove", "--mutant", "early-admit")
+    assert code == cli.EXIT_INCONCLUSIVE
+    _one_line_error(err, "pqms prove: no verdict: BMC state 3 differs from the model on p_s0")

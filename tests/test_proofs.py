@@ -14,6 +14,7 @@ import z3
 from pqms_model.actions import ACTION_TYPES, Crash
 from pqms_model.campaign import steered_walk
 from pqms_model.cli import main
+from pqms_model.errors import PqmsError
 from pqms_model.invariants import INVARIANTS
 from pqms_model.model import Model
 from pqms_model.mutants import Mutant
@@ -21,7 +22,6 @@ from pqms_model.scenario import load_default
 from pqms_model.state import Outcome, State
 from pqms_model.trace import replay_doc
 from proofs.bmc import (
-    BmcError,
     BmcResult,
     find_counterexample,
     id_allocation,
@@ -234,7 +234,7 @@ def test_a_pinned_crash_crashes_that_node(node: str) -> None:
 def test_pins_must_match_the_skeleton(double_swap: tuple[Model, BmcResult]) -> None:
     model, found = double_swap
     kinds = [a.name for a in found.actions]
-    with pytest.raises(BmcError, match="pins must be one action per step"):
+    with pytest.raises(PqmsError, match="pins must be one action per step"):
         run_bmc(model, 0, kinds=kinds[1:], pins=found.actions)
 
 
@@ -262,7 +262,7 @@ def test_bmc_of_the_protocol_is_exhaustive_for_short_traces() -> None:
 
 
 def test_bmc_rejects_unknown_actions() -> None:
-    with pytest.raises(BmcError, match="unknown action"):
+    with pytest.raises(PqmsError, match="unknown action"):
         run_bmc(MODEL, 0, kinds=("teleport",))
 
 
