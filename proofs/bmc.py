@@ -10,8 +10,7 @@ invariant.
 The instance is finite in what BMC needs to be a fast bug finder: the scenario's constants;
 ``choose_route`` limited to the model's candidate paths (``Model.route_paths``); message ids
 below ``1 +`` the most ids the steps can allocate (:func:`id_allocation`) for the existential
-witnesses of a violation. Time steps and
-every other parameter are symbolic.
+witnesses of a violation. Time steps and every other parameter are symbolic.
 """
 
 from __future__ import annotations
