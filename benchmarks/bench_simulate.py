@@ -4,6 +4,7 @@
     python benchmarks/bench_simulate.py --day           # the default scenario, one day
     python benchmarks/bench_simulate.py --mesh 100 300 1000 --hours 1
     python benchmarks/bench_simulate.py --profile 300   # cProfile of one mesh run
+    python benchmarks/bench_simulate.py --split 300     # Model.step's time per action
 
 1. **Default scenario, one simulated day, both modes**, the two modes in parallel processes
    (as ``pqms simulate --mode both`` runs them): wall time, and per mode CPU time, steps and
@@ -175,6 +176,34 @@ def profile_mesh(n: int, hours: float, seed: int) -> None:
     pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(25)
 
 
+def split_mesh(n: int, hours: float, seed: int) -> None:
+    """Time ``Model.step`` per action type in one mesh run (the rest is the simulator's)."""
+    sim = Simulator(random_mesh(n, seed), PolicyConfig(), seed)
+    step, clock = sim.model.step, time.perf_counter
+    spent: dict[str, float] = {}
+    count: dict[str, int] = {}
+
+    def timed(s: Any, a: Any) -> Any:
+        t0 = clock()
+        try:
+            return step(s, a)
+        finally:
+            name = a.name
+            spent[name] = spent.get(name, 0.0) + clock() - t0
+            count[name] = count.get(name, 0) + 1
+
+    sim.model.step = timed  # type: ignore[method-assign]
+    cpu = time.process_time()
+    m = sim.run(round(hours * 3600 * US_PER_S))
+    cpu = time.process_time() - cpu
+    in_step = sum(spent.values())
+    print(f"{n} nodes: {m.events} steps in {cpu:.2f} s CPU (timing included); Model.step "
+          f"{in_step:.2f} s ({in_step / cpu:.0%}), the simulator the rest")  # fmt: skip
+    for name in sorted(spent, key=spent.__getitem__, reverse=True):
+        print(f"  {name:15s} {count[name]:>9} steps {spent[name]:6.2f} s "
+              f"{spent[name] / count[name] * 1e6:7.1f} us each")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--day", action="store_true", help="only the default-scenario day run")
@@ -182,9 +211,13 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile", type=int, metavar="NODES", help="cProfile one mesh run")
+    ap.add_argument("--split", type=int, metavar="NODES", help="Model.step time per action")
     args = ap.parse_args()
     if args.profile:
         profile_mesh(args.profile, args.hours, args.seed)
+        return
+    if args.split:
+        split_mesh(args.split, args.hours, args.seed)
         return
     everything = not args.day and args.mesh is None
     if args.day or everything:
