@@ -308,11 +308,15 @@ def test_a_use_at_exactly_the_threshold_is_reachable() -> None:
 # --- the command line ---------------------------------------------------------------------------
 
 
-def test_prove_mutant_exits_1_with_a_trace_that_replays(tmp_path: Any) -> None:
+def test_prove_mutant_exits_1_with_a_trace_that_replays(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     out, report = tmp_path / "cx", tmp_path / "r.json"
     code = main(["prove", "--mutant", "route-through-down", "--out", str(out),
                  "--json", str(report), "--jobs", "1"])  # fmt: skip
     assert code == 1
+    err = capsys.readouterr().err  # the BMC stages report their progress on stderr
+    assert "pqms prove: exhaustive BMC to depth 3: counterexample" in err.splitlines()
     doc = json.loads(report.read_text())
     assert doc["verdict"] == "violated" and doc["z3_version"] == z3.get_version_string()
     [cx] = doc["counterexamples"]

@@ -81,6 +81,11 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
+def _note(line: str) -> None:
+    """Progress of the long BMC stages, on stderr (stdout keeps the proof log)."""
+    print(f"pqms prove: {line}", file=sys.stderr, flush=True)
+
+
 def run_proofs(
     scenario: Scenario,
     mutant: Mutant | None,
@@ -122,12 +127,23 @@ def run_proofs(
         model = Model(scenario, mutant)
         if mutant is not None:
             found = find_counterexample(
-                model, exhaustive_depth=DEFAULT_MUTANT_DEPTH if depth is None else depth
+                model,
+                exhaustive_depth=DEFAULT_MUTANT_DEPTH if depth is None else depth,
+                progress=_note if log else None,
             )
             if minimise:
-                found = minimise_counterexample(model, found)
+                found = minimise_counterexample(
+                    model, found, progress=(lambda m: _note(f"minimising: {m}")) if log else None
+                )
         else:
-            found = run_bmc(model, depth or 0, timeout_ms=timeout_ms)
+            found = run_bmc(
+                model,
+                depth or 0,
+                timeout_ms=timeout_ms,
+                progress=(lambda k, res, secs: _note(f"BMC depth {k}: {res} ({secs:.2f} s)"))
+                if log
+                else None,
+            )
         bmc = {
             "status": found.status,
             "engine": found.engine,
