@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import z3
@@ -42,6 +42,7 @@ __all__ = [
     "BmcError",
     "BmcResult",
     "bmc_variants",
+    "combine_stages",
     "find_counterexample",
     "id_allocation",
     "minimise_counterexample",
@@ -313,21 +314,22 @@ def find_counterexample(
        validated on the model like any BMC trace. Its length is an upper bound on the shortest;
        stage 1 is the lower bound, and the result says so (``exhaustive_depth``).
 
-    The stages run side by side (stage 1 in a second process); stage 1's answer counts first.
+    The stages run side by side (stage 1 in a second process); :func:`combine_stages` gives
+    the answer (stage 1's counterexample first).
     """
     mutant = model.mutant
     targets = tuple(mutant.breaks) if mutant is not None else TARGETS
     t0 = time.perf_counter()
     # The two stages are independent: stage 1 runs in a second process while this one runs
-    # the walks and the guided search; stage 1's answer is still the one that counts first (a
-    # counterexample there is shortest, an unknown there is the result).
+    # the walks and the guided search; stage 1's counterexample counts first (a shortest one).
     pool = process_pool(1)
     try:
         searching = pool.submit(_exhaustive, model.scenario, mutant, exhaustive_depth,
                                 timeout_ms, targets)  # fmt: skip
         skeleton = _walks_skeleton(model.scenario, mutant, seed)
         guided = None
-        if skeleton is not None and not (searching.done() and searching.result().status != "none"):
+        stage1_found = searching.done() and searching.result().status == "counterexample"
+        if skeleton is not None and not stage1_found:
             invariant, hint = skeleton
             kinds = [a.name for a in hint]
             if progress:
@@ -344,15 +346,35 @@ def find_counterexample(
         pool.shutdown(wait=False, cancel_futures=True)
     if progress:
         progress(f"exhaustive BMC to depth {exhaustive_depth}: {first.status}")
-    if first.status != "none":
+    return combine_stages(first, guided, time.perf_counter() - t0)
+
+
+def combine_stages(first: BmcResult, guided: BmcResult | None, seconds: float) -> BmcResult:
+    """:func:`find_counterexample`'s answer from its two stages' (stage 1 exhaustive, stage 2
+    guided or None when the walks gave no skeleton).
+
+    A counterexample of stage 1 is the answer (a shortest one). Otherwise a counterexample of
+    stage 2 is (it was validated on the model: the violation is certain), with stage 1's
+    decided depth as the lower bound, and its reason saying when stage 1 was left undecided.
+    Otherwise an unknown of stage 1 is the answer, and then stage 2's.
+    """
+    if first.status == "counterexample":
         first.engine = "z3-bmc"
         return first
-    if guided is None:
-        out = BmcResult("none", exhaustive_depth, time.perf_counter() - t0)
-        out.exhaustive_depth, out.reason = exhaustive_depth, "the walks found no skeleton"
+    if guided is not None and guided.status == "counterexample":
+        guided.seconds, guided.engine = seconds, "z3-bmc-guided"
+        guided.exhaustive_depth = first.exhaustive_depth
+        if first.status == "unknown":
+            guided.reason = (f"the exhaustive stage was undecided at depth "
+                             f"{first.exhaustive_depth + 1}: {first.reason}")  # fmt: skip
+        return guided
+    if first.status == "unknown" or guided is None:
+        out = replace(first, engine="z3-bmc", seconds=seconds)
+        if guided is None and first.status == "none":
+            out.reason = "the walks found no skeleton"
         return out
-    guided.seconds, guided.engine = time.perf_counter() - t0, "z3-bmc-guided"
-    guided.exhaustive_depth = exhaustive_depth
+    guided.seconds, guided.engine = seconds, "z3-bmc-guided"
+    guided.exhaustive_depth = first.exhaustive_depth
     return guided
 
 

@@ -189,3 +189,14 @@ def test_engines_that_disagree_give_no_verdict_not_bad_input(
     code, _, err = _run(capsys, "prove", "--mutant", "early-admit")
     assert code == cli.EXIT_INCONCLUSIVE
     _one_line_error(err, "pqms prove: no verdict: BMC state 3 differs from the model on p_s0")
+
+
+def test_prove_timeout_reaches_bmc(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--timeout-ms`` bounds the BMC queries too: at 1 ms nothing is decided, and the verdict
+    is inconclusive (exit 3), never a pass."""
+    report = tmp_path / "r.json"
+    code, _, _ = _run(capsys, "prove", "--mutant", "crash-silent", "--timeout-ms", "1",
+                      "--json", str(report), "--out", str(tmp_path / "cx"))  # fmt: skip
+    doc = json.loads(report.read_text())
+    assert code == cli.EXIT_INCONCLUSIVE and doc["verdict"] == "inconclusive"
+    assert doc["bmc"]["status"] == "unknown" and doc["counterexamples"] == []

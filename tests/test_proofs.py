@@ -23,6 +23,7 @@ from pqms_model.state import Outcome, State
 from pqms_model.trace import replay_doc
 from proofs.bmc import (
     BmcResult,
+    combine_stages,
     find_counterexample,
     id_allocation,
     minimise_counterexample,
@@ -249,6 +250,23 @@ def test_no_step_allocates_more_ids_than_bmc_allows() -> None:
             most[a.name] = max(most[a.name], used)
     assert most["recover"] > len(SCENARIO.nodes) - 1  # it re-announced links too
     assert most["generate_link"] == 4 and most["swap"] == 3
+
+
+def test_a_guided_counterexample_stands_when_the_exhaustive_stage_is_undecided(
+    double_swap: tuple[Model, BmcResult],
+) -> None:
+    _, found = double_swap
+    undecided = BmcResult("unknown", 3, 1.0, reason="timeout", exhaustive_depth=2)
+    out = combine_stages(undecided, replace(found), 2.0)
+    assert out.status == "counterexample" and out.trace is found.trace
+    assert out.exhaustive_depth == 2 and "undecided at depth 3: timeout" in out.reason
+    shortest = BmcResult("counterexample", 2, 1.0, invariant="x", exhaustive_depth=1)
+    assert combine_stages(shortest, replace(found), 2.0) is shortest
+    none = BmcResult("none", 3, 1.0, exhaustive_depth=3)
+    assert combine_stages(none, None, 2.0).status == "none"
+    assert combine_stages(undecided, None, 2.0).status == "unknown"
+    stuck = replace(found, status="unknown", trace=None)
+    assert combine_stages(undecided, stuck, 2.0).status == "unknown"
 
 
 def test_bmc_of_the_protocol_finds_nothing_on_a_use_skeleton() -> None:

@@ -129,6 +129,7 @@ def run_proofs(
             found = find_counterexample(
                 model,
                 exhaustive_depth=DEFAULT_MUTANT_DEPTH if depth is None else depth,
+                timeout_ms=timeout_ms,
                 progress=_note if log else None,
             )
             if minimise:
