@@ -77,7 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         type=float,
         default=DEFAULT_BUDGET_S,
-        help=f"stop and report inconclusive after this long (default {DEFAULT_BUDGET_S:g})",
+        help=f"the walks' time: stop them and report inconclusive after this long (default "
+        f"{DEFAULT_BUDGET_S:g}; the Z3 proofs that follow are not counted: --no-proofs)",
     )
     parser.add_argument("--seed", metavar="N", type=int, default=0, help="campaign seed (0)")
     parser.add_argument(
