@@ -361,20 +361,16 @@ def combine_stages(first: BmcResult, guided: BmcResult | None, seconds: float) -
     if first.status == "counterexample":
         first.engine = "z3-bmc"
         return first
-    if guided is not None and guided.status == "counterexample":
-        guided.seconds, guided.engine = seconds, "z3-bmc-guided"
-        guided.exhaustive_depth = first.exhaustive_depth
-        if first.status == "unknown":
-            guided.reason = (f"the exhaustive stage was undecided at depth "
-                             f"{first.exhaustive_depth + 1}: {first.reason}")  # fmt: skip
-        return guided
-    if first.status == "unknown" or guided is None:
+    if guided is None or (guided.status != "counterexample" and first.status != "none"):
         out = replace(first, engine="z3-bmc", seconds=seconds)
         if guided is None and first.status == "none":
             out.reason = "the walks found no skeleton"
         return out
     guided.seconds, guided.engine = seconds, "z3-bmc-guided"
     guided.exhaustive_depth = first.exhaustive_depth
+    if guided.status == "counterexample" and first.status == "unknown":
+        guided.reason = (f"the exhaustive stage was undecided at depth "
+                         f"{first.exhaustive_depth + 1}: {first.reason}")  # fmt: skip
     return guided
 
 
