@@ -6,6 +6,7 @@
     python benchmarks/bench_proofs.py --mutants --minimise   # ... and the minimised traces
     python benchmarks/bench_proofs.py --mutants --fresh      # ... each in a fresh process
     python benchmarks/bench_proofs.py --bmc-depth 30  # exhaustive BMC of the protocol
+    python benchmarks/bench_proofs.py --bmc-depth 4 --no-hints  # ... without hints
 
 Prints one line per measurement: wall seconds and what was established. The suite is the
 inductive obligations and the non-vacuity checks in ``--jobs`` processes, plus the
@@ -111,7 +112,7 @@ def mutants(exhaustive: int, induction: bool, minimise: bool) -> None:
                   f"{small.minimise_seconds:.2f} s")  # fmt: skip
 
 
-def bmc(depth: int, budget_s: float) -> None:
+def bmc(depth: int, budget_s: float, hints: bool = True) -> None:
     t0 = time.perf_counter()
 
     def show(k: int, res: str, secs: float) -> None:
@@ -120,7 +121,7 @@ def bmc(depth: int, budget_s: float) -> None:
             raise TimeoutError
 
     try:
-        r = run_bmc(Model(load_default()), depth, timeout_ms=600_000, progress=show)
+        r = run_bmc(Model(load_default()), depth, timeout_ms=600_000, progress=show, hints=hints)
         print(f"bmc: {r.status} to depth {r.depth} in {r.seconds:.2f} s")
     except TimeoutError:
         print(f"bmc: budget of {budget_s:g} s spent (see the last depth above)")
@@ -136,13 +137,18 @@ def main() -> None:
     ap.add_argument("--fresh", action="store_true", help="with --mutants: a process each")
     ap.add_argument("--bmc-depth", type=int)
     ap.add_argument("--budget", type=float, default=600.0)
+    ap.add_argument(
+        "--no-hints",
+        action="store_true",
+        help="with --bmc-depth: without the previous depth's invariants as hints",
+    )
     args = ap.parse_args()
     if args.mutants and args.fresh:
         fresh_mutants(args.exhaustive)
     elif args.mutants:
         mutants(args.exhaustive, args.induction, args.minimise)
     elif args.bmc_depth is not None:
-        bmc(args.bmc_depth, args.budget)
+        bmc(args.bmc_depth, args.budget, hints=not args.no_hints)
     else:
         suite(args.jobs)
 

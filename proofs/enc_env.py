@@ -107,12 +107,23 @@ def _announce(s: SymState, node: Any, ctx: Ctx) -> SymState:
     n = c.N - 2
     at = s["next_id"]
     cases = []
-    for li in range(c.L):
+    for li in range(c.L if n > 0 else 0):  # two nodes: a link has no other node to tell
         seq = s.at("lseq", li)
         sends = z3.And(z3.Or(node == c.link_a(li), node == c.link_b(li)), seq > 0)
-        dst = c.other(li, x - at)
+        # the k-th message goes to the link's k-th other node: an If over k of the table's
+        # entries (not ``c.other(li, x - at)``: a table read at a symbolic argument, which
+        # the solver must case-split to find the entry, and whose range it does not know)
+        dsts = [c.other(li, k) for k in range(n)]
+
+        def by_k(vals: list[Any], at: Any = at) -> Any:
+            out = vals[-1]
+            for k in range(n - 2, -1, -1):
+                out = z3.If(x - at == k, vals[k], out)
+            return out
+
         rec = {**_MSG_DEFAULTS, "ex": True, "kind": KIND[MsgKind.LINK_STATE], "src": node,
-               "dst": dst, "sent": now, "arrive": now + c.light(node, dst), "pair": NONE,
+               "dst": by_k(dsts), "sent": now,
+               "arrive": now + by_k([c.light(node, d) for d in dsts]), "pair": NONE,
                "link": li, "seq": seq}  # fmt: skip
         cases.append((z3.And(sends, at <= x, x < at + n), rec))
         at = at + z3.If(sends, n, 0)

@@ -111,7 +111,7 @@ def _sorts(prop: SymInvariant) -> frozenset[str]:
     return frozenset(out)
 
 
-def _terms(pre: SymState, eff: Any, sk: dict[str, list[Any]], sorts: frozenset[str]) -> Any:
+def instance_terms(pre: SymState, eff: Any, sk: dict[str, list[Any]], sorts: frozenset[str]) -> Any:
     """The ids the hypotheses are instantiated at, for goals over ``sorts`` (the cut-off)."""
     kp = sk["pair"][: 2 if "pair2" in sorts else 1] if "pair" in sorts else []
     km = sk["msg"][: 2 if "msg2" in sorts else 1] if "msg" in sorts else []
@@ -163,7 +163,7 @@ def prove_action(
     hyp, memo, seen = Skolem("h"), dict[Any, Any](), set[int]()
     lits = {q: z3.Bool(f"assume[{q}]") for q in ALL_PROPERTIES}
     for sorts, pids in sorted(groups.items(), key=lambda g: sorted(g[0])):
-        terms = _terms(pre, eff, sk, sorts)
+        terms = instance_terms(pre, eff, sk, sorts)
         hyps = [z3.Implies(lits[q], z3.And(p.holds(hyp, pre, terms, memo)))
                 for q, p in ALL_PROPERTIES.items()]  # fmt: skip
         hyps += _msg_ids(hyp, pre, [*eff.new_msgs, *hyp.made.values()], lits)

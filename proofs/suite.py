@@ -103,7 +103,7 @@ class SuiteResult:
 def check_enabled(c: Consts, name: str, mutant: Mutant | None, timeout_ms: int) -> Result:
     """Non-vacuity of ``name``'s obligations: Inv ∧ Lemmas ∧ guard is satisfiable (with the
     hypotheses instantiated as in the proofs). ``sat`` is the good answer here."""
-    from proofs.induction import _skolems, _terms  # the same instantiation as the proofs
+    from proofs.induction import _skolems, instance_terms  # the same instantiation as the proofs
 
     t0 = time.perf_counter()
     pre = SymState.fresh(c, "pre")
@@ -111,7 +111,7 @@ def check_enabled(c: Consts, name: str, mutant: Mutant | None, timeout_ms: int) 
     ctx = Ctx(c, name, mutant)
     eff = encode(name, pre, params, ctx)
     sk = _skolems()
-    terms = _terms(pre, eff, sk, frozenset({"pair", "pair2", "msg", "msg2", "route"}))
+    terms = instance_terms(pre, eff, sk, frozenset({"pair", "pair2", "msg", "msg2", "route"}))
     hyp, memo = Skolem("h"), dict[Any, Any]()
     solver = z3.Solver()
     solver.set("timeout", timeout_ms)

@@ -19,7 +19,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import z3
@@ -129,12 +129,16 @@ def step_relation(
     names: tuple[str, ...] = ACTION_NAMES,
     extra_guard: Callable[[str, SymState, Params], list[Any]] | None = None,
     variants: dict[str, list[dict[str, Any]]] | None = None,
+    *,
+    name_arrays: bool = False,
 ) -> StepTerms:
     """``T(pre, post)``: some action among ``names`` is enabled and ``post`` is its effect.
 
     With ``post=None`` the post-state is built instead: scalars as fresh constants equated to
-    their next value, arrays as the next-value terms themselves (no array equalities, which
-    keeps unrolled BMC queries free of extensionality reasoning); ``StepTerms.post`` is it.
+    their next value, arrays as the next-value terms themselves (no array equalities: faster
+    for guided BMC) or, with ``name_arrays``, as fresh constants too (exhaustive BMC: a read
+    of the state before the last step is then one term, which its hints can speak of without
+    unfolding every earlier step); ``StepTerms.post`` is it.
     ``variants`` (BMC) splits an action over concrete values of its finite parameters (a node,
     a link, a candidate path): one encoding per variant, chosen by ``var``, so that each is
     built from constants; the shared parameters are equated to the chosen variant's values.
@@ -165,7 +169,7 @@ def step_relation(
         merged = posts[-1]
         for vi in range(len(posts) - 2, -1, -1):
             merged = _merge(var == vi, posts[vi], merged)
-        effects[name] = Effect(effects[name].guard, merged)
+        effects[name] = replace(effects[name], post=merged)  # ids touched: the same in each
     cons.append(z3.Or(enabled))
     fields: dict[str, Any] = {}
     for f in FIELDS:
@@ -176,7 +180,7 @@ def step_relation(
                 val = z3.If(sel == ACTION_NAMES.index(name), nv, val)
         if post is not None:
             cons.append(post[f] == val)
-        elif isinstance(val.sort(), z3.ArraySortRef):
+        elif isinstance(val.sort(), z3.ArraySortRef) and not name_arrays:
             fields[f] = val
         else:
             fields[f] = z3.Const(f"{tag}'.{f}", val.sort())

@@ -18,7 +18,7 @@ from pqms_model.errors import PqmsError
 from pqms_model.invariants import INVARIANTS
 from pqms_model.model import Model
 from pqms_model.mutants import Mutant
-from pqms_model.scenario import load_default
+from pqms_model.scenario import load_default, parse_scenario_text
 from pqms_model.state import Outcome, State
 from pqms_model.trace import replay_doc
 from proofs.bmc import (
@@ -277,6 +277,43 @@ def test_bmc_of_the_protocol_finds_nothing_on_a_use_skeleton() -> None:
 def test_bmc_of_the_protocol_is_exhaustive_for_short_traces() -> None:
     r = run_bmc(MODEL, 2)
     assert r.status == "none" and r.depth == 2 and len(r.per_depth) == 3
+
+
+def test_bmc_with_hints_gives_the_same_answer_on_the_protocol() -> None:
+    """The previous depth's invariants as hints (implied by the path) do not change "none"."""
+    r = run_bmc(MODEL, 2, hints=True)
+    assert r.status == "none" and r.depth == 2 and r.exhaustive_depth == 2
+
+
+def _node(name: str, kind: str) -> str:
+    return (f'[[node]]\nname = "{name}"\nkind = "{kind}"\nmemory_capacity = 4\n'
+            "coherence_s = 3600.0\n")  # fmt: skip
+
+
+def _link(a: str, b: str, km: float) -> str:
+    return (f'[[link]]\na = "{a}"\nb = "{b}"\ndistance_km = {km}\ngeneration_rate_hz = 10.0\n'
+            "initial_fidelity = 0.99\n")  # fmt: skip
+
+
+TRIANGLE = parse_scenario_text(
+    '[scenario]\nname = "triangle"\ndescription = "two endpoints and a relay"\n'
+    + _node("a", "endpoint") + _node("b", "relay") + _node("c", "endpoint")
+    + _link("a", "b", 1000.0) + _link("b", "c", 1000.0) + _link("a", "c", 1500.0)
+    + '[[pool]]\na = "a"\nb = "c"\ntarget_size = 2\nthreshold_fidelity = 0.9\n'
+    "max_wait_s = 60.0\n",
+    "<triangle>",
+)  # fmt: skip
+"""A three-node mesh: small enough for a fast exhaustive search with a violation in it."""
+
+
+def test_bmc_with_hints_still_finds_a_violation() -> None:
+    """Hints are facts the previous depth proved, never assumptions that could hide a bug: the
+    route-through-down mutant's two-step violation is found with them, and replays."""
+    model = Model(TRIANGLE, Mutant.ROUTE_THROUGH_DOWN)
+    for hints in (False, True):
+        r = run_bmc(model, 3, hints=hints, targets=("route-believed-up",))
+        assert r.status == "counterexample" and r.depth == 2 and r.exhaustive_depth == 1
+        assert r.invariant == "route-believed-up" and r.trace is not None
 
 
 def test_bmc_rejects_unknown_actions() -> None:

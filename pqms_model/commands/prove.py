@@ -141,6 +141,7 @@ def run_proofs(
                 model,
                 depth or 0,
                 timeout_ms=timeout_ms,
+                hints=True,  # the protocol: a proof of absence is what is expected
                 progress=(lambda k, res, secs: _note(f"BMC depth {k}: {res} ({secs:.2f} s)"))
                 if log
                 else None,
