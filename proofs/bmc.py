@@ -199,7 +199,7 @@ def run_bmc(
     only) names each state's arrays and gives each query the targets in the state before its
     last step, instantiated at the query's and the step's ids (:func:`_hints`): implied by the
     path, so the answers are the same, but a violation the last step cannot cause is refuted
-    from that step alone (the protocol to depth 3 in 11 s, 4 in 68 s). Use it to show there is
+    from that step alone (the protocol to depth 3 in 8-11 s, 4 in 53-68 s). Use it to show there is
     no violation: when there is one, Z3 takes longer to build the trace (route-through-down
     at depth 2: 47 s instead of 0.3 s)."""
     if kinds is not None:
