@@ -40,6 +40,7 @@ from proofs.witness import Finite
 from proofs.workers import process_pool
 
 __all__ = [
+    "TARGETS",
     "BmcError",
     "BmcResult",
     "bmc_variants",
@@ -183,6 +184,7 @@ def run_bmc(
     progress: Callable[[int, str, float], None] | None = None,
     pins: Sequence[Action] | None = None,
     hints: bool = False,
+    on_query: Callable[[int, str, str, float], None] | None = None,
 ) -> BmcResult:
     """Search for the shortest trace (at most ``max_depth`` steps) that violates an invariant
     in ``targets``; a found trace is validated on ``model`` (see the module docstring).
@@ -192,7 +194,9 @@ def run_bmc(
     step of ``kinds``) fixes each step's finite choices too (its node, link, pool, path and
     schedule), and Z3 chooses the rest. ``goal`` replaces the
     violation: a formula over a state and the ids that may exist in it, to be reached (a
-    non-vacuity witness); the trace is then validated without a violation.
+    non-vacuity witness); the trace is then validated without a violation. ``progress`` is
+    called after each depth (depth, result, seconds), ``on_query`` after each query of a
+    violation (depth, "invariant/clause", result, seconds).
 
     Each depth asks one query per clause of each target (as one disjunction of every target,
     depth 3 of the protocol took 97 s; clause by clause, 30 s). ``hints`` (exhaustive search
@@ -272,7 +276,10 @@ def run_bmc(
             solver.add(q.formula)
             if hinted and k > 0:
                 solver.add(*_hints(states[k - 1], ids_at[-1], targets, steps[-1], q, memo))
+            tq = time.perf_counter()
             res = solver.check()
+            if on_query and goal is None:
+                on_query(k, f"{q.invariant}/{q.clause}", str(res), time.perf_counter() - tq)
             if res == z3.sat:
                 m = solver.model()
                 found = None if goal is not None else sorted(

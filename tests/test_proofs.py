@@ -22,6 +22,7 @@ from pqms_model.scenario import load_default, parse_scenario_text
 from pqms_model.state import Outcome, State
 from pqms_model.trace import replay_doc
 from proofs.bmc import (
+    TARGETS,
     BmcResult,
     combine_stages,
     find_counterexample,
@@ -280,9 +281,13 @@ def test_bmc_of_the_protocol_is_exhaustive_for_short_traces() -> None:
 
 
 def test_bmc_with_hints_gives_the_same_answer_on_the_protocol() -> None:
-    """The previous depth's invariants as hints (implied by the path) do not change "none"."""
-    r = run_bmc(MODEL, 2, hints=True)
+    """The previous depth's invariants as hints (implied by the path) do not change "none";
+    every clause of every target is asked at every depth, each in its own query."""
+    asked: list[tuple[int, str, str]] = []
+    r = run_bmc(MODEL, 2, hints=True, on_query=lambda k, cl, res, _: asked.append((k, cl, res)))
     assert r.status == "none" and r.depth == 2 and r.exhaustive_depth == 2
+    clauses = [f"{i}/{cl.name}" for i in TARGETS for cl in SAFETY[i].clauses]
+    assert asked == [(k, cl, "unsat") for k in range(3) for cl in clauses]
 
 
 def _node(name: str, kind: str) -> str:
@@ -361,6 +366,17 @@ def test_a_use_at_exactly_the_threshold_is_reachable() -> None:
 
 
 # --- the command line ---------------------------------------------------------------------------
+
+
+def test_prove_names_the_slow_bmc_queries_only(capsys: pytest.CaptureFixture[str]) -> None:
+    """A deep search takes minutes a depth: its slow queries are named on stderr, not all."""
+    from pqms_model.commands.prove import SLOW_QUERY_S, _slow_query
+
+    _slow_query(5, "type-ok/msg-typed", "unsat", SLOW_QUERY_S - 0.01)
+    assert capsys.readouterr().err == ""
+    _slow_query(5, "type-ok/msg-typed", "unsat", 62.1)
+    line = "pqms prove: BMC depth 5: type-ok/msg-typed: unsat (62.10 s)\n"
+    assert capsys.readouterr().err == line
 
 
 def test_prove_mutant_exits_1_with_a_trace_that_replays(

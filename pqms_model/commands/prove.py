@@ -86,6 +86,15 @@ def _note(line: str) -> None:
     print(f"pqms prove: {line}", file=sys.stderr, flush=True)
 
 
+SLOW_QUERY_S = 5.0
+"""A BMC query at least this long is named in the progress (deep searches take minutes)."""
+
+
+def _slow_query(depth: int, clause: str, res: str, secs: float) -> None:
+    if secs >= SLOW_QUERY_S:
+        _note(f"BMC depth {depth}: {clause}: {res} ({secs:.2f} s)")
+
+
 def run_proofs(
     scenario: Scenario,
     mutant: Mutant | None,
@@ -145,6 +154,7 @@ def run_proofs(
                 progress=(lambda k, res, secs: _note(f"BMC depth {k}: {res} ({secs:.2f} s)"))
                 if log
                 else None,
+                on_query=_slow_query if log else None,
             )
         bmc = {
             "status": found.status,
