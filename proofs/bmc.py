@@ -293,7 +293,7 @@ def run_bmc(
                 out.exhaustive_depth = 0 if kinds is not None else k - 1
                 return out
             if res == z3.unknown:
-                reason = f"{q.invariant}: {solver.reason_unknown()}"
+                reason = f"depth {k}, {q.invariant}/{q.clause}: {solver.reason_unknown()}"
                 per_depth.append(time.perf_counter() - t1)
                 if progress:
                     progress(k, str(res), per_depth[-1])

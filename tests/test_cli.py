@@ -195,8 +195,11 @@ def test_prove_timeout_reaches_bmc(tmp_path: Path, capsys: pytest.CaptureFixture
     """``--timeout-ms`` bounds the BMC queries too: at 1 ms nothing is decided, and the verdict
     is inconclusive (exit 3), never a pass."""
     report = tmp_path / "r.json"
-    code, _, _ = _run(capsys, "prove", "--mutant", "crash-silent", "--timeout-ms", "1",
-                      "--json", str(report), "--out", str(tmp_path / "cx"))  # fmt: skip
+    code, out, _ = _run(capsys, "prove", "--mutant", "crash-silent", "--timeout-ms", "1",
+                        "--json", str(report), "--out", str(tmp_path / "cx"))  # fmt: skip
     doc = json.loads(report.read_text())
     assert code == cli.EXIT_INCONCLUSIVE and doc["verdict"] == "inconclusive"
     assert doc["bmc"]["status"] == "unknown" and doc["counterexamples"] == []
+    # the BMC line says where Z3 gave up and why
+    [line] = [ln for ln in out.splitlines() if ln.startswith("bounded model checking")]
+    assert "unknown (" in line and "canceled" in line, line

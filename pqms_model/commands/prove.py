@@ -178,6 +178,7 @@ def run_proofs(
         say(
             f"bounded model checking ({found.engine}) ... {found.status}"
             + (f": {found.invariant} after {first} steps" if found.invariant else "")
+            + (f" ({found.reason})" if found.status == "unknown" and found.reason else "")
             + f"; none of {found.exhaustive_depth} steps or fewer ({found.seconds:.2f} s)"
         )
         targets = ", ".join(mutant.breaks) if mutant is not None else "any invariant"
