@@ -32,7 +32,6 @@ from proofs.consts import Consts
 from proofs.decode import decode_action, state_mismatches
 from proofs.enc_core import Effect, Params
 from proofs.induction import instance_terms
-from proofs.lemmas import LEMMAS
 from proofs.safety import SAFETY
 from proofs.symstate import SymState
 from proofs.transition import ACTION_NAMES, StepTerms, initial_state, step_relation
@@ -56,8 +55,6 @@ MINIMISE_RLIMIT = 10_000_000
 
 TARGETS = tuple(i for i, inv in SAFETY.items() if inv.kind in ("safety", "type"))
 """What BMC looks for: a state violating any safety or type invariant."""
-
-_PROPS = {**SAFETY, **LEMMAS}
 
 
 class BmcError(EngineDrift):
@@ -140,7 +137,7 @@ def _violated(
     out: list[_Failure] = []
     w = Finite(ids)
     for iid in targets:
-        for cl in _PROPS[iid].clauses:
+        for cl in SAFETY[iid].clauses:
             args = tuple(z3.Int(f"{tag}.{iid}.{cl.name}.x{k}") for k in range(len(cl.sorts)))
             out.append(_Failure(iid, cl.name, z3.Not(cl.body(w, s, *args)), cl.sorts, args))
     return out
@@ -169,7 +166,7 @@ def _hints(
                      routes=[t for e in effs for t in e.routes])  # fmt: skip
     terms = instance_terms(prev, touched, sk, sorts)
     w = Finite(ids)
-    return [z3.And(_PROPS[pid].holds(w, prev, terms, memo)) for pid in props]
+    return [z3.And(SAFETY[pid].holds(w, prev, terms, memo)) for pid in props]
 
 
 def run_bmc(

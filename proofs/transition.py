@@ -169,7 +169,9 @@ def step_relation(
         merged = posts[-1]
         for vi in range(len(posts) - 2, -1, -1):
             merged = _merge(var == vi, posts[vi], merged)
-        effects[name] = replace(effects[name], post=merged)  # ids touched: the same in each
+        # the ids it touches: the last variant's (every variant builds them from the same
+        # parameters); its post-state: all variants'
+        effects[name] = replace(effects[name], post=merged)
     cons.append(z3.Or(enabled))
     fields: dict[str, Any] = {}
     for f in FIELDS:
