@@ -33,7 +33,8 @@ from pqms_model.model import Model
 from pqms_model.mutants import Mutant
 from pqms_model.scenario import load_default
 from pqms_model.trace import replay_doc
-from proofs.bmc import find_counterexample, minimise_counterexample, run_bmc
+from proofs.bmc import run_bmc
+from proofs.counterexample import find_counterexample, minimise_counterexample
 from proofs.no_signalling import prove_no_signalling
 from proofs.suite import prove_all
 
@@ -55,7 +56,7 @@ sys.path.insert(0, {root!r})
 from pqms_model.model import Model
 from pqms_model.mutants import Mutant
 from pqms_model.scenario import load_default
-from proofs.bmc import find_counterexample
+from proofs.counterexample import find_counterexample
 model = Model(load_default(), Mutant.parse({key!r}))
 t0 = time.perf_counter()
 found = find_counterexample(model, exhaustive_depth={depth})

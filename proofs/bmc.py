@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import z3
@@ -36,22 +36,15 @@ from proofs.safety import SAFETY
 from proofs.symstate import SymState
 from proofs.transition import ACTION_NAMES, StepTerms, initial_state, step_relation
 from proofs.witness import Finite
-from proofs.workers import process_pool
 
 __all__ = [
     "TARGETS",
     "BmcError",
     "BmcResult",
     "bmc_variants",
-    "combine_stages",
-    "find_counterexample",
     "id_allocation",
-    "minimise_counterexample",
     "run_bmc",
 ]
-
-MINIMISE_RLIMIT = 10_000_000
-"""Z3 resource units per deletion query of :func:`minimise_counterexample`."""
 
 TARGETS = tuple(i for i, inv in SAFETY.items() if inv.kind in ("safety", "type"))
 """What BMC looks for: a state violating any safety or type invariant."""
@@ -147,12 +140,13 @@ def _hints(
     prev: SymState,
     ids: list[int],
     props: Sequence[str],
-    step: StepTerms,
+    touched: Effect,
     f: _Failure,
     memo: dict[Any, Any],
 ) -> list[Any]:
     """The properties ``props`` in the state ``prev`` before the last step, instantiated at
-    the ids of the failure ``f``, the ids the step touches and the records they name (the
+    the ids of the failure ``f``, the ids the step touches (``touched``, :func:`_touched`) and
+    the records they name (the
     inductive proofs' instances, :func:`proofs.induction.instance_terms`). Implied by the path:
     the previous depth proved ``props`` for every id in every state it reaches, so adding them
     leaves the query's answer as it is, and lets Z3 refute a failure from the last step."""
@@ -160,13 +154,17 @@ def _hints(
     for a, srt in zip(f.args, f.sorts, strict=True):
         sk[srt].append(a)
     sorts = frozenset({*f.sorts} | {f"{srt}2" for srt in ("pair", "msg") if len(sk[srt]) > 1})
-    effs = list(step.effects.values())
-    touched = Effect([], prev, pairs=[t for e in effs for t in e.pairs],
-                     msgs=[t for e in effs for t in e.msgs],
-                     routes=[t for e in effs for t in e.routes])  # fmt: skip
     terms = instance_terms(prev, touched, sk, sorts)
     w = Finite(ids)
     return [z3.And(SAFETY[pid].holds(w, prev, terms, memo)) for pid in props]
+
+
+def _touched(step: StepTerms) -> Effect:
+    """The ids any action of ``step`` touches (pairs, messages, routes), as one effect."""
+    effs = list(step.effects.values())
+    return Effect([], step.post, pairs=[t for e in effs for t in e.pairs],
+                  msgs=[t for e in effs for t in e.msgs],
+                  routes=[t for e in effs for t in e.routes])  # fmt: skip
 
 
 def run_bmc(
@@ -268,11 +266,12 @@ def run_bmc(
             queries = _violated(c, states[k], ids, f"v{k}", targets)
         solver.add(*c.new_facts(seen))
         res, memo = z3.unsat, dict[Any, Any]()
+        touched = _touched(steps[-1]) if hinted and k > 0 else None
         for q in queries:
             solver.push()
             solver.add(q.formula)
-            if hinted and k > 0:
-                solver.add(*_hints(states[k - 1], ids_at[-1], targets, steps[-1], q, memo))
+            if touched is not None:
+                solver.add(*_hints(states[k - 1], ids_at[-1], targets, touched, q, memo))
             tq = time.perf_counter()
             res = solver.check()
             if on_query and goal is None:
@@ -353,151 +352,3 @@ def _validate(
         raise BmcError(f"the model reports {inv}, Z3 found {found}")
     doc["#meta"]["invariant"] = inv
     return BmcResult("counterexample", len(actions), 0.0, inv, actions, doc)
-
-
-def _walks_skeleton(
-    scenario: Scenario, mutant: Mutant | None, seed: int
-) -> tuple[str, list[Action]] | None:
-    """The walks' shrunk counterexample as (invariant, actions), or None."""
-    from pqms_model.campaign import run_campaign  # the walks engine: only for the skeleton
-
-    walks = run_campaign(scenario, mutant, seed=seed, budget_s=120.0)
-    if not walks.counterexamples:
-        return None
-    hint = walks.counterexamples[0]
-    return hint.invariant, list(hint.actions)
-
-
-def find_counterexample(
-    model: Model,
-    *,
-    exhaustive_depth: int = 3,
-    seed: int = 0,
-    timeout_ms: int = 60_000,
-    progress: Callable[[str], None] | None = None,
-) -> BmcResult:
-    """The mutant's counterexample, by BMC in two stages (spec/proofs.md §5):
-
-    1. *exhaustive*: every trace of at most ``exhaustive_depth`` steps, all actions, all
-       parameters symbolic; a counterexample here is a shortest one;
-    2. *guided*: the action of each step fixed to the walks' shrunk counterexample for the
-       same mutant and seed (:func:`pqms_model.campaign.run_campaign`), with its finite
-       choices (node, link, pool, path, schedule); every id, time step, delay, outcome and
-       purified cost left to Z3. Z3 finds the violating data itself, and the trace is
-       validated on the model like any BMC trace. Its length is an upper bound on the shortest;
-       stage 1 is the lower bound, and the result says so (``exhaustive_depth``).
-
-    The stages run side by side (stage 1 in a second process); :func:`combine_stages` gives
-    the answer (stage 1's counterexample first).
-    """
-    mutant = model.mutant
-    targets = tuple(mutant.breaks) if mutant is not None else TARGETS
-    t0 = time.perf_counter()
-    # The two stages are independent: stage 1 runs in a second process while this one runs
-    # the walks and the guided search; stage 1's counterexample counts first (a shortest one).
-    pool = process_pool(1)
-    try:
-        searching = pool.submit(_exhaustive, model.scenario, mutant, exhaustive_depth,
-                                timeout_ms, targets)  # fmt: skip
-        skeleton = _walks_skeleton(model.scenario, mutant, seed)
-        guided = None
-        stage1_found = searching.done() and searching.result().status == "counterexample"
-        if skeleton is not None and not stage1_found:
-            invariant, hint = skeleton
-            kinds = [a.name for a in hint]
-            if progress:
-                progress(f"guided BMC on the walks' {len(kinds)}-step skeleton")
-            # aimed at the invariant the walks broke (a two-pair invariant among the targets
-            # would make the query quadratic in the ids for nothing); each step's node, link
-            # and path pinned to the walks' (crash-silent: 4.8 s -> 0.4 s)
-            guided = run_bmc(model, len(kinds), timeout_ms=timeout_ms, targets=(invariant,),
-                             kinds=kinds, pins=hint)  # fmt: skip
-            if guided.status == "none":  # the walks' own trace solves the pinned query
-                raise BmcError("the walks' counterexample is not a trace of the encoding")
-        first = searching.result()
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-    if progress:
-        progress(f"exhaustive BMC to depth {exhaustive_depth}: {first.status}")
-    return combine_stages(first, guided, time.perf_counter() - t0)
-
-
-def combine_stages(first: BmcResult, guided: BmcResult | None, seconds: float) -> BmcResult:
-    """:func:`find_counterexample`'s answer from its two stages' (stage 1 exhaustive, stage 2
-    guided or None when the walks gave no skeleton).
-
-    A counterexample of stage 1 is the answer (a shortest one). Otherwise a counterexample of
-    stage 2 is (it was validated on the model: the violation is certain), with stage 1's
-    decided depth as the lower bound, and its reason saying when stage 1 was left undecided.
-    Otherwise an unknown of stage 1 is the answer, and then stage 2's.
-    """
-    if first.status == "counterexample":
-        first.engine = "z3-bmc"
-        return first
-    if guided is None or (guided.status != "counterexample" and first.status != "none"):
-        out = replace(first, engine="z3-bmc", seconds=seconds)
-        if guided is None and first.status == "none":
-            out.reason = "the walks found no skeleton"
-        return out
-    guided.seconds, guided.engine = seconds, "z3-bmc-guided"
-    guided.exhaustive_depth = first.exhaustive_depth
-    if guided.status == "counterexample" and first.status == "unknown":
-        guided.reason = (f"the exhaustive stage was undecided at depth "
-                         f"{first.exhaustive_depth + 1}: {first.reason}")  # fmt: skip
-    return guided
-
-
-def _exhaustive(
-    scenario: Scenario, mutant: Mutant | None, depth: int, timeout_ms: int, targets: tuple[str, ...]
-) -> BmcResult:
-    """Stage 1 of :func:`find_counterexample` (in its own process)."""
-    return run_bmc(Model(scenario, mutant), depth, timeout_ms=timeout_ms, targets=targets)
-
-
-def minimise_counterexample(
-    model: Model,
-    found: BmcResult,
-    *,
-    rlimit: int = MINIMISE_RLIMIT,
-    progress: Callable[[str], None] | None = None,
-) -> BmcResult:
-    """Shorten a guided counterexample one step at a time (spec/proofs.md §5).
-
-    For each step of the skeleton (the actions of ``found``), guided BMC runs on the skeleton
-    without that step, Z3 choosing every parameter, id, time step and delay afresh; a
-    violation of the same invariant (validated on the model like any BMC trace) replaces the
-    trace and the search goes on from there. When no step can go, the skeleton is *1-minimal*:
-    for every one-step deletion Z3 proved (``unsat``) that no data violates the invariant.
-    A deletion Z3 does not decide within ``rlimit`` (Z3's resource units: a budget that,
-    unlike a time-out, gives the same answer on any machine; the default is about 3 s here)
-    keeps its step and is counted in ``undecided``; 1-minimality is then not established, and
-    the result says so. Deletions
-    that give the same skeleton (a step out of a run of equal actions) are asked once.
-    A shortest counterexample from the exhaustive stage is returned as it is.
-    """
-    if found.status != "counterexample" or found.engine != "z3-bmc-guided" or not found.invariant:
-        return found
-    t0 = time.perf_counter()
-    best, kinds = found, [a.name for a in found.actions]
-    asked: dict[tuple[str, ...], str] = {}
-    shorter = True
-    while shorter:  # until a whole pass over the current skeleton deletes nothing
-        shorter = False
-        for i in range(len(kinds)):
-            cand = (*kinds[:i], *kinds[i + 1 :])
-            if cand in asked:
-                continue
-            r = run_bmc(model, len(cand), rlimit=rlimit, targets=(found.invariant,),
-                        kinds=list(cand))  # fmt: skip
-            asked[cand] = r.status
-            if progress:
-                progress(f"without step {i + 1} ({kinds[i]}): {r.status}")
-            if r.status == "counterexample":
-                best, kinds, shorter = r, list(cand), True
-                break
-    deletions = {(*kinds[:i], *kinds[i + 1 :]) for i in range(len(kinds))}
-    best.undecided = sum(asked[d] not in ("none", "counterexample") for d in deletions)
-    best.engine, best.exhaustive_depth = found.engine, found.exhaustive_depth
-    best.minimised_from, best.seconds = found.depth, found.seconds
-    best.minimise_seconds = time.perf_counter() - t0
-    return best

@@ -21,17 +21,10 @@ from pqms_model.mutants import Mutant
 from pqms_model.scenario import load_default, parse_scenario_text
 from pqms_model.state import Outcome, State
 from pqms_model.trace import replay_doc
-from proofs.bmc import (
-    TARGETS,
-    BmcResult,
-    combine_stages,
-    find_counterexample,
-    id_allocation,
-    minimise_counterexample,
-    run_bmc,
-)
+from proofs.bmc import TARGETS, BmcResult, id_allocation, run_bmc
 from proofs.codes import OUTCOME
 from proofs.consts import Consts
+from proofs.counterexample import combine_stages, find_counterexample, minimise_counterexample
 from proofs.enc_core import Ctx, Params
 from proofs.induction import ALL_PROPERTIES, prove_action, prove_init
 from proofs.lemmas import LEMMAS

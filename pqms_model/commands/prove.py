@@ -106,7 +106,8 @@ def run_proofs(
     minimise: bool = True,
 ) -> dict[str, Any]:
     """Run the suite; return the JSON document (``trace`` entries hold ITF documents)."""
-    from proofs.bmc import find_counterexample, minimise_counterexample, run_bmc
+    from proofs.bmc import run_bmc
+    from proofs.counterexample import find_counterexample, minimise_counterexample
     from proofs.no_signalling import EXPECTED, prove_no_signalling
     from proofs.suite import prove_all
 
