@@ -22,6 +22,7 @@ from pqms_model.state import (
     Message,
     MsgKind,
     Pair,
+    Route,
     State,
     initial_state,
     live_ends,
@@ -60,15 +61,21 @@ def replace(obj: _T, /, **changes: Any) -> _T:
             return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
         names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
         _NAMES[cls] = frozenset(names)
-    if not changes.keys() <= _NAMES[cls]:
-        raise TypeError(f"{cls.__name__} has no field(s) {sorted(changes.keys() - _NAMES[cls])}")
     new = cls.__new__(cls)
     fields = getattr(obj, "__dict__", None)
     if fields is not None:
-        new_fields = new.__dict__
-        new_fields.update(fields)
+        # a copy of the record's own field dict becomes the new record's (a copy of a dict is
+        # faster than filling an empty one); a name that is no field adds an entry
+        new_fields = fields.copy()
         new_fields.update(changes)
+        if len(new_fields) != len(fields):
+            raise TypeError(
+                f"{cls.__name__} has no field(s) {sorted(changes.keys() - fields.keys())}"
+            )
+        _SET(new, "__dict__", new_fields)
         return new
+    if not changes.keys() <= _NAMES[cls]:
+        raise TypeError(f"{cls.__name__} has no field(s) {sorted(changes.keys() - _NAMES[cls])}")
     for name in names:
         _SET(new, name, changes[name] if name in changes else getattr(obj, name))
     return new
@@ -93,6 +100,10 @@ class ModelCore:
         self._cap = {n.name: n.memory_capacity for n in scenario.nodes}
         # Performance only: deadline - stamp depends on the rest of the arguments alone.
         self._deadline_after: dict[tuple[str, str, int, int, bool], int] = {}
+        # Performance only (retire): see there.
+        self._routes_seen: Map[int, Route] | None = None
+        self._dead_seen: list[int] = []
+        self._named_by: dict[int, tuple[bool, int]] = {}
 
     def init(self) -> State:
         """Init: time zero, no pairs, no messages, no routes, everything up."""
@@ -154,6 +165,12 @@ class ModelCore:
             hi = pl.max_wait_us
         else:  # one half's decay alone passes the margin by then: a finite search bound
             hi = (margin - cost_nnp) * min(t_a, t_b) // NNP_PER_NEPER + 1
+        if t_a == t_b:
+            # Performance only (most meshes give every node the same coherence): with one
+            # coherence T, cost(t) <= margin  <=>  2 * ceil(t K / T) <= slack  <=>
+            # ceil(t K / T) <= slack // 2  <=>  t <= (slack // 2) * T // K, exactly (K: nnp
+            # per neper); cost is monotone, so the answer is that bound, or hi if it is higher.
+            return min(hi, (margin - cost_nnp) // 2 * t_a // NNP_PER_NEPER)
         lo = 0
         if cost(hi) <= margin:
             return hi
@@ -244,21 +261,39 @@ class ModelCore:
                 if pid not in named:
                     pairs = pairs.delete(pid)
         routes = s.routes
-        dead = [r.id for r in routes.values() if not r.active]
+        # Performance only: the dropped routes of the last routes map seen (maps are immutable:
+        # the same map has the same dropped routes), and per dropped route the last record
+        # found naming it (if it still does, the route is named: no search for it).
+        if routes is not self._routes_seen:
+            self._routes_seen = routes
+            self._dead_seen = [r.id for r in routes.values() if not r.active]
+        dead = self._dead_seen
         if dead:
-            unused = set(dead)  # performance only: stop looking once every one is named
-            for m in msgs or s.messages.values():
-                unused.discard(m.route)
-                if not unused:
-                    break
-            else:
-                for p in pairs.values():
-                    unused.discard(p.route)
-                    if not unused:
-                        break
+            named_by = self._named_by
+            unused = set()
+            for rid in dead:
+                w = named_by.get(rid)
+                rec = None if w is None else (s.messages if w[0] else pairs).get(w[1])
+                if rec is None or rec.route != rid:
+                    unused.add(rid)
+            if unused:  # stop looking once every one is named
+                for m in msgs or s.messages.values():
+                    if m.route in unused:
+                        named_by[m.route] = (True, m.id)
+                        unused.discard(m.route)
+                        if not unused:
+                            break
+                else:
+                    for p in pairs.values():
+                        if p.route in unused:
+                            named_by[p.route] = (False, p.id)
+                            unused.discard(p.route)
+                            if not unused:
+                                break
             for rid in dead:
                 if rid in unused:
                     routes = routes.delete(rid)
+                    named_by.pop(rid, None)
         if pairs is s.pairs and routes is s.routes:
             return s  # nothing retired (performance only: the same value)
         return replace(s, pairs=pairs, routes=routes)

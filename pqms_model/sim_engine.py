@@ -38,6 +38,7 @@ from pqms_model.actions import (
     Deliver,
     DropRoute,
     Expire,
+    GenerateLink,
     LinkDown,
     LinkUp,
     Purify,
@@ -54,7 +55,6 @@ from pqms_model.mutants import Mutant
 from pqms_model.pool_policy import DemandEstimate, Mode, PolicyConfig
 from pqms_model.routing import RouteMemo, Router, believed_down, predict
 from pqms_model.scenario import Scenario
-from pqms_model.schedule import split, swappers
 from pqms_model.sim_bounds import stall_timeout_us
 from pqms_model.sim_index import PairIndex
 from pqms_model.sim_metrics import Metrics
@@ -63,6 +63,9 @@ from pqms_model.state import MsgKind, Outcome, Schedule, State
 __all__ = ["Engine", "SimulationViolation"]
 
 _REQUEST, _MSG, _LINK, _EXPIRE, _WAKE = range(5)
+# Performance only: enum members as module globals (the same objects; ``MsgKind.BITS`` is an
+# attribute lookup on the enum class, several times slower than a global)
+_BITS, _RESET, _ROUTE, _LINK_STATE = MsgKind.BITS, MsgKind.RESET, MsgKind.ROUTE, MsgKind.LINK_STATE
 _PROGRESS_EVERY = 4096  # events between progress callbacks
 
 
@@ -86,15 +89,6 @@ class _IndexedModel(Model):
         if s is self.indexed:
             return self._cap[node] - self.index.occ[node]
         return super().free_memory(s, node)
-
-
-def _siblings(hops: int, schedule: Schedule) -> dict[tuple[int, int], tuple[int, int]]:
-    out = {}
-    for i, j in swappers(hops, schedule):
-        if j - i >= 2:
-            m = split(i, j, schedule)
-            out[(i, m)], out[(m, j)] = (m, j), (i, m)
-    return out
 
 
 class Engine(abc.ABC):
@@ -158,7 +152,7 @@ class Engine(abc.ABC):
         self._msg_wait: dict[int, list[int]] = {}
         self._uses: dict[int, int] = {}  # BITS message id -> pool
         self._discarded: set[int] = set()
-        self._sibling_cache: dict[tuple[int, Schedule], dict[tuple[int, int], tuple[int, int]]] = {}
+        self._sibling_cache: dict[int, dict[tuple[int, int], tuple[int, int]]] = {}  # per route
         self._target = [pl.target_size for pl in sc.pools]
         self._cap = {n.name: n.memory_capacity for n in sc.nodes}
         self._mem_blocked: set[int] = set()  # pools whose generation waits for memory
@@ -177,7 +171,8 @@ class Engine(abc.ABC):
 
     def _push(self, t_us: int, kind: int, a: int, b: int = 0) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (max(t_us, self.state.now_us), self._seq, kind, a, b))
+        now = self.state.now_us  # Performance only: max(t_us, now) without the call
+        heapq.heappush(self._heap, (t_us if t_us > now else now, self._seq, kind, a, b))
 
     def _next_request_us(self, k: int) -> int:
         dt = self._req_rng[k].expovariate(self.scenario.traffic[k].rate_hz)
@@ -186,14 +181,18 @@ class Engine(abc.ABC):
     def run_until(self, t_us: int) -> None:
         """Process every event up to ``t_us``, then advance the clock to ``t_us``."""
         heap = self._heap
+        # Performance only: the bound methods looked up once (nothing rebinds them)
+        advance, handle, settle = self._advance, self._handle, self._settle
         next_report = self.metrics.events + _PROGRESS_EVERY
         while heap and heap[0][0] <= t_us:
             t = heap[0][0]
-            self._advance(t)
-            while heap and heap[0][0] == t:
+            advance(t)  # Performance only: time alone pushes no event, so heap[0] is at t
+            while True:
                 _, _, kind, a, b = heapq.heappop(heap)
-                self._handle(kind, a, b)
-            self._settle()
+                handle(kind, a, b)
+                if not heap or heap[0][0] != t:
+                    break
+            settle()
             if self.progress is not None and self.metrics.events >= next_report:
                 next_report = self.metrics.events + _PROGRESS_EVERY
                 self.progress(self.state.now_us)
@@ -254,7 +253,7 @@ class Engine(abc.ABC):
                 self._push(msg.arrive_us, _MSG, a)
             elif msg.dst in st.nodes_down:
                 self._blocked.setdefault(msg.dst, []).append(a)
-            elif not self._step(Deliver(a) if msg.kind is MsgKind.BITS else Receive(a)):
+            elif not self._step(Deliver(a) if msg.kind is _BITS else Receive(a)):
                 self._msg_wait.setdefault(msg.pair, []).append(a)
         elif kind == _LINK:
             self._on_link(a, b)
@@ -317,79 +316,88 @@ class Engine(abc.ABC):
         sc, npools = self.scenario, len(self.scenario.pools)
         touched: list[int] = []
         full = False
-        match a:
-            case Receive(msg=mid) | Deliver(msg=mid):
-                msg = old.messages[mid]
-                touched = [msg.pair, msg.new_pair]
-                if msg.kind is MsgKind.RESET:
-                    full = True
-                elif msg.kind is MsgKind.ROUTE:
-                    r = new.routes.get(msg.route)
-                    if r is not None:
-                        self._dirty_pools.add(r.pool)
-                        self._world += 1
-                elif msg.kind is MsgKind.LINK_STATE:
-                    self._routing.update(i for i, pl in enumerate(sc.pools) if pl.a == msg.dst)
-                elif msg.kind is MsgKind.BITS:
-                    self._delivered(new, mid)
-            case Swap(left=left, right=right):
-                touched = [left, right]
-            case Purify(keep=keep, sacrifice=sac):
-                touched = [keep, sac]
-            case Admit(pair=pid) | Expire(pair=pid) | UsePair(pair=pid):
-                touched = [pid]
-            case Crash() | Recover() | LinkDown() | LinkUp():
-                full = isinstance(a, Crash)
-                self._world += 1
-                self._dirty_pools.update(range(npools))
-                self._routing.update(range(npools))
-                if isinstance(a, Recover):
-                    for mid in self._blocked.pop(a.node, []):
-                        self._push(new.now_us, _MSG, mid)
-            case DropRoute(route=rid):
-                self._route_gone(rid)
+        # Performance only: tests of the exact type, most frequent first, rather than a `match`
+        # (an isinstance test per case, in order); the same branches, as Model.step takes an
+        # action only by its exact type. GenerateLink has no case: it touches no known pair.
+        if type(a) is Receive or type(a) is Deliver:
+            mid = a.msg
+            msg = old.messages[mid]
+            touched = [msg.pair, msg.new_pair]
+            kind = msg.kind
+            if kind is _RESET:
+                full = True
+            elif kind is _ROUTE:
+                r = new.routes.get(msg.route)
+                if r is not None:
+                    self._dirty_pools.add(r.pool)
+                    self._world += 1
+            elif kind is _LINK_STATE:
+                self._routing.update(i for i, pl in enumerate(sc.pools) if pl.a == msg.dst)
+            elif kind is _BITS:
+                self._delivered(new, mid)
+        elif type(a) is GenerateLink:
+            pass
+        elif type(a) is Swap:
+            touched = [a.left, a.right]
+        elif type(a) is Admit or type(a) is Expire or type(a) is UsePair:
+            touched = [a.pair]
+        elif type(a) is Purify:
+            touched = [a.keep, a.sacrifice]
+        elif type(a) in (Crash, Recover, LinkDown, LinkUp):
+            full = type(a) is Crash
+            self._world += 1
+            self._dirty_pools.update(range(npools))
+            self._routing.update(range(npools))
+            if isinstance(a, Recover):
+                for mid in self._blocked.pop(a.node, []):
+                    self._push(new.now_us, _MSG, mid)
+        elif type(a) is DropRoute:
+            self._route_gone(a.route)
+        new_pairs, new_messages = new.pairs, new.messages
         for i in range(old.next_id, new.next_id):
-            if i in new.pairs:
+            if i in new_pairs:
                 touched.append(i)
-            elif i in new.messages:
-                msg = new.messages[i]
+            elif i in new_messages:
+                msg = new_messages[i]
                 self._push(msg.arrive_us, _MSG, i)
-                if msg.kind is MsgKind.BITS:
-                    self._uses[i] = new.pairs[msg.pair].pool
+                if msg.kind is _BITS:
+                    self._uses[i] = new_pairs[msg.pair].pool
             elif i in new.routes:
                 self._route_new(new, i)
         if full:
             self.index.rebuild(new)
             touched.extend(self._msg_wait)
             self._dirty_pools.update(range(npools))
+        old_pairs, index = old.pairs, self.index
+        dirty_pairs, dirty_pools = self._dirty_pairs, self._dirty_pools
         for pid in touched:
             if pid < 0:
                 continue
-            op, np_ = old.pairs.get(pid), new.pairs.get(pid)
+            op, np_ = old_pairs.get(pid), new_pairs.get(pid)
             if op is np_ and not full:
                 continue
-            counted = full or self.index.update(op, np_, new)
+            counted = full or index.update(op, np_, new)
             if np_ is not None:
-                self._dirty_pairs.append(pid)
+                dirty_pairs.append(pid)
                 if counted:
-                    self._dirty_pools.add(np_.pool)
+                    dirty_pools.add(np_.pool)
                 if op is None:
                     self._push(np_.deadline_us + 1, _EXPIRE, pid)
             elif op is not None and counted:
-                self._dirty_pools.add(op.pool)
-        match a:
-            case Expire(pair=pid) if pid not in self._discarded:
-                self._discarded.add(pid)
-                self.metrics.pools[old.pairs[pid].pool].discarded += 1
-            case Admit(pair=pid, node=node):
-                p = new.pairs[pid]
-                if node == sc.pools[p.pool].a:
-                    self.metrics.pools[p.pool].pairs_made += 1
-                    memo = self._memo.get(p.route)
-                    if memo is not None:
-                        memo.progress_us = new.now_us
-            case UsePair(pair=pid):
-                self.metrics.pools[old.pairs[pid].pool].uses += 1
+                dirty_pools.add(op.pool)
+        if type(a) is Expire:
+            if a.pair not in self._discarded:
+                self._discarded.add(a.pair)
+                self.metrics.pools[old_pairs[a.pair].pool].discarded += 1
+        elif type(a) is Admit:
+            p = new_pairs[a.pair]
+            if a.node == sc.pools[p.pool].a:
+                self.metrics.pools[p.pool].pairs_made += 1
+                memo = self._memo.get(p.route)
+                if memo is not None:
+                    memo.progress_us = new.now_us
+        elif type(a) is UsePair:
+            self.metrics.pools[old_pairs[a.pair].pool].uses += 1
 
     def _delivered(self, new: State, mid: int) -> None:
         pool = self._uses.pop(mid)

@@ -34,6 +34,10 @@ __all__ = ["PairIndex", "Role", "role"]
 _E = EndStatus
 _ON_WAY = (*LIVE, _E.INCOMING)  # tuples: identity tests in C (see state.LIVE)
 _SENDER_WAITING = (_E.PENDING, _E.INCOMING, _E.READY)
+# Performance only: an enum member read as a module global is several times faster than
+# ``EndStatus.READY`` (an attribute lookup on the enum class); the same object.
+_READY, _POOLED = _E.READY, _E.POOLED
+_Fields = tuple[bool, bool, bool, bool, bool, bool]  # a Role's fields (see _role)
 
 
 class Role(NamedTuple):
@@ -49,17 +53,23 @@ class Role(NamedTuple):
 
 def role(scenario: Scenario, p: Pair) -> Role:
     """Classify pair ``p`` (see the module docstring)."""
-    s0, s1 = p.status
+    return Role(*_role(tuple(pl.a for pl in scenario.pools), p))
+
+
+def _role(senders: tuple[str, ...], p: Pair) -> _Fields:
+    """The fields of :func:`role` (``senders``: each pool's sender) as a plain tuple.
+    Performance only: the index compares and unpacks roles, never needs their names, and a
+    NamedTuple's ``__new__`` would be one more Python call per pair."""
+    s0, s1 = st = p.status
     live0, live1 = s0 in LIVE, s1 in LIVE
     if p.swapper is not None:
         prog = s0 in _ON_WAY and s1 in _ON_WAY
-        ready = prog and p.status[p.end(p.swapper)] is _E.READY
-        return Role(live0, live1, prog, False, False, ready)
-    s = p.end(scenario.pools[p.pool].a)
-    sst, rst = p.status[s], p.status[1 - s]
+        return (live0, live1, prog, False, False, prog and st[p.end(p.swapper)] is _READY)
+    s = p.end(senders[p.pool])
+    sst, rst = st[s], st[1 - s]
     prog = sst in _SENDER_WAITING and rst in _ON_WAY
-    pooled = sst is _E.POOLED
-    return Role(live0, live1, prog, pooled and rst in _ON_WAY, pooled, False)
+    pooled = sst is _POOLED
+    return (live0, live1, prog, pooled and rst in _ON_WAY, pooled, False)
 
 
 class PairIndex:
@@ -78,37 +88,52 @@ class PairIndex:
         self.healthy: list[int] = [0] * n
         self.sender_pooled: list[dict[int, int]] = [{} for _ in range(n)]  # pid -> deadline
         self.ready: dict[tuple[int, int, int], dict[int, None]] = {}  # (route, i, j) -> pids
+        self._senders = tuple(pl.a for pl in scenario.pools)
         # Performance only: the role of the record last counted per pair (records are immutable,
         # so a record seen again has the role computed then).
-        self._counted: dict[int, tuple[Pair, Role]] = {}
+        self._counted: dict[int, tuple[Pair, _Fields]] = {}
 
-    def _apply(self, state: State | None, p: Pair, r: Role, sign: int) -> None:
+    def _apply(self, state: State | None, p: Pair, r: _Fields, sign: int) -> None:
         live0, live1, prog, healthy, pooled, ready = r
-        occ, cap = self.occ, self.cap
-        for node, live in ((p.nodes[0], live0), (p.nodes[1], live1)):
-            if live:
+        # Performance only: the two ends unrolled, and nothing done for an end not live (it
+        # counts nowhere); ``total`` moves by sign * (live0 + live1) as before.
+        if live0 or live1:
+            occ, cap = self.occ, self.cap
+            if live0:
+                node = p.nodes[0]
                 before = occ[node]
                 occ[node] = before + sign
                 if (before >= cap[node]) != (before + sign >= cap[node]):
                     self.fullness += 1
-        self.total += sign * (live0 + live1)
+            if live1:
+                node = p.nodes[1]
+                before = occ[node]
+                occ[node] = before + sign
+                if (before >= cap[node]) != (before + sign >= cap[node]):
+                    self.fullness += 1
+            self.total += sign * (live0 + live1)
         if prog:
-            cover = self.cover.get(p.route)
+            route = p.route
+            cover = self.cover.get(route)
             if cover is None:
                 assert state is not None, "a pair is added while its route exists"
-                hops = len(state.routes[p.route].path) - 1
-                cover = self.cover[p.route] = [0] * hops
-                self.span[p.route] = [0] * (hops + 1)
+                hops = len(state.routes[route].path) - 1
+                cover = self.cover[route] = [0] * hops
+                self.span[route] = [0] * (hops + 1)
             i, j = p.segment
             for h in range(i, j):
                 cover[h] += sign
-            span = self.span[p.route]
-            for m in range(i + 1, j):
-                span[m] += sign
-            for k, live in ((0, live0), (1, live1)):
-                if live:
-                    key = (p.route, p.nodes[k])
-                    self.route_occ[key] = self.route_occ.get(key, 0) + sign
+            if j - i > 1:  # Performance only: span moves on i < m < j, none for one hop
+                span = self.span[route]
+                for m in range(i + 1, j):
+                    span[m] += sign
+            route_occ = self.route_occ
+            if live0:
+                key = (route, p.nodes[0])
+                route_occ[key] = route_occ.get(key, 0) + sign
+            if live1:
+                key = (route, p.nodes[1])
+                route_occ[key] = route_occ.get(key, 0) + sign
         if healthy:
             self.healthy[p.pool] += sign
         if pooled:
@@ -131,32 +156,31 @@ class PairIndex:
         Returns whether any count changed."""
         if old is new:
             return False
-        sc, counted = self.scenario, self._counted
+        counted = self._counted
         was = now = None
         if old is not None:
             seen = counted.get(old.id)
-            was = (
-                seen[1] if seen is not None and seen[0] is old else role(sc, old),
-                old.deadline_us,
-            )
+            was = seen[1] if seen is not None and seen[0] is old else _role(self._senders, old)
         if new is not None:
-            now = (role(sc, new), new.deadline_us)
-            counted[new.id] = (new, now[0])
+            now = _role(self._senders, new)
+            counted[new.id] = (new, now)
+            # same role and cut-off: the same contribution (a pair keeps its ends, route and
+            # segment)
+            if old is not None and was == now and old.deadline_us == new.deadline_us:
+                return False
         elif old is not None:
             counted.pop(old.id, None)
-        if was == now:  # same role and cut-off: the same contribution (a pair keeps its ends,
-            return False  # route and segment)
         if old is not None and was is not None:
-            self._apply(None, old, was[0], -1)
+            self._apply(None, old, was, -1)
         if new is not None and now is not None:
-            self._apply(state, new, now[0], +1)
+            self._apply(state, new, now, +1)
         return True
 
     def rebuild(self, state: State) -> None:
         """Recompute every count from ``state``."""
         fresh = PairIndex(self.scenario)
         for p in state.pairs.values():
-            seen = fresh._counted[p.id] = (p, role(self.scenario, p))
+            seen = fresh._counted[p.id] = (p, _role(self._senders, p))
             fresh._apply(state, p, seen[1], +1)
         for r, cover in self.cover.items():  # keep routes we know (their counts are now 0)
             fresh.cover.setdefault(r, [0] * len(cover))

@@ -49,13 +49,26 @@ from pqms_model.mutants import Mutant
 from pqms_model.pool_policy import Mode, PolicyConfig, proactive_target, want_levels
 from pqms_model.routing import route_actions
 from pqms_model.scenario import Scenario
+from pqms_model.schedule import split, swappers
 from pqms_model.sim_bounds import max_flow_bound_hz
-from pqms_model.sim_engine import _EXPIRE, _LINK, _WAKE, Engine, SimulationViolation, _siblings
-from pqms_model.state import LIVE, EndStatus, MsgKind
+from pqms_model.sim_engine import _EXPIRE, _LINK, _WAKE, Engine, SimulationViolation
+from pqms_model.state import LIVE, EndStatus, MsgKind, Schedule
 
 __all__ = ["ModeRun", "SimulationViolation", "Simulator", "run_mode"]
 
 _E = EndStatus
+# Performance only: enum members as module globals (the same objects; reading one off its enum
+# class is an attribute lookup several times slower than a global)
+_READY, _BITS, _PROACTIVE, _REACTIVE = _E.READY, MsgKind.BITS, Mode.PROACTIVE, Mode.REACTIVE
+
+
+def _siblings(hops: int, schedule: Schedule) -> dict[tuple[int, int], tuple[int, int]]:
+    out = {}
+    for i, j in swappers(hops, schedule):
+        if j - i >= 2:
+            m = split(i, j, schedule)
+            out[(i, m)], out[(m, j)] = (m, j), (i, m)
+    return out
 
 
 class Simulator(Engine):
@@ -63,27 +76,30 @@ class Simulator(Engine):
 
     def _settle(self) -> None:
         idx = self.index
+        # Performance only: the queues as locals (they are only ever changed in place)
+        routing, dirty_pairs, dirty_pools = self._routing, self._dirty_pairs, self._dirty_pools
+        mem_blocked = self._mem_blocked
         while True:
-            if self._mem_blocked and (idx.total < self._blocked_total or self._freed):
-                self._dirty_pools |= self._mem_blocked
-                self._mem_blocked.clear()
+            if mem_blocked and (idx.total < self._blocked_total or self._freed):
+                dirty_pools |= mem_blocked
+                mem_blocked.clear()
                 self._freed = False
                 self._blocked_total = 1 << 62
-            if self._routing:
-                pools = sorted(self._routing)
-                self._routing.clear()
+            if routing:
+                pools = sorted(routing)
+                routing.clear()
                 for pool in pools:
                     self._route(pool)
-            while self._dirty_pairs:
-                self._react(self._dirty_pairs.popleft())
-            if self._dirty_pools:
-                pools = sorted(self._dirty_pools)
-                self._dirty_pools.clear()
+            while dirty_pairs:
+                self._react(dirty_pairs.popleft())
+            if dirty_pools:
+                pools = sorted(dirty_pools)
+                dirty_pools.clear()
                 for pool in pools:
                     self._serve(pool)
                 for pool in pools:
                     self._plan(pool)
-            if not (self._routing or self._dirty_pairs or self._dirty_pools):
+            if not (routing or dirty_pairs or dirty_pools):
                 return
 
     # --- routing --------------------------------------------------------------------------
@@ -106,7 +122,7 @@ class Simulator(Engine):
         for r in stalled:
             avoid_map[st.routes[r].path] = now + self._stall[r]
             self._push(now + self._stall[r], _WAKE, pool, -1)
-        proactive = self.cfg.mode is Mode.PROACTIVE
+        proactive = self.cfg.mode is _PROACTIVE
         waiting = bool(self._waiting[pool])
         acts = route_actions(
             self.router,
@@ -130,7 +146,7 @@ class Simulator(Engine):
         for mid in self._msg_wait.pop(pid, ()):
             msg = st.messages.get(mid)
             if msg is not None:
-                act = Deliver(mid) if msg.kind is MsgKind.BITS else Receive(mid)
+                act = Deliver(mid) if msg.kind is _BITS else Receive(mid)
                 if not self._step(act):
                     self._msg_wait.setdefault(pid, []).append(mid)
             st = self.state
@@ -148,20 +164,23 @@ class Simulator(Engine):
                         self._push(until + 1, _EXPIRE, pid)
             return
         if p.swapper is None:
-            for i in (0, 1):
-                if p.status[i] is _E.READY:
-                    self._step(Admit(pid, p.nodes[i]))
+            s0, s1 = p.status  # Performance only: the loop over both ends unrolled
+            if s0 is _READY:
+                self._step(Admit(pid, p.nodes[0]))
+            if s1 is _READY:
+                self._step(Admit(pid, p.nodes[1]))
             return
         node = p.swapper
-        if p.status[p.end(node)] is not _E.READY or pid not in self.index.ready.get(
+        if p.status[p.end(node)] is not _READY or pid not in self.index.ready.get(
             (p.route, p.segment[0], p.segment[1]), ()
         ):
             return
-        r = st.routes[p.route]
-        key = (len(r.path) - 1, r.schedule)
-        sib = self._sibling_cache.get(key)
+        # Performance only: cached per route id, not per (hops, schedule) (hashing a Schedule
+        # is a Python call): a route id is never reused and its path and schedule never change
+        sib = self._sibling_cache.get(p.route)
         if sib is None:
-            sib = self._sibling_cache[key] = _siblings(*key)
+            r = st.routes[p.route]
+            sib = self._sibling_cache[p.route] = _siblings(len(r.path) - 1, r.schedule)
         i, j = sib[p.segment]
         for cand in self.index.ready.get((p.route, i, j), ()):
             if st.pairs[cand].deadline_us >= now:
@@ -195,23 +214,23 @@ class Simulator(Engine):
         healthy = idx.healthy[pool]
         if self.metrics_end_us is None:
             pm.set_occupancy(now, healthy)
-        if self.cfg.mode is Mode.PROACTIVE:
+        waiting = len(self._waiting[pool])
+        if self.cfg.mode is _PROACTIVE:
             rate_hz = self._demand[pool].rate_hz(now)
-            waiting = len(self._waiting[pool])
             target = proactive_target(pl, rate_hz, self._refill_us[pool], self.cfg, waiting)
         else:
-            target = len(self._waiting[pool])
+            target = waiting
         self._target[pool] = target
         pm.set_target(now, target)
         routes = self._active[pool]
         sig = (
             healthy,
             target,
-            len(self._waiting[pool]),
+            waiting,
             self._world,  # routes, links, nodes
             self._freed,
             idx.fullness,  # which memories are full
-            *(tuple(idx.cover.get(r, ())) for r in routes),
+            *[tuple(idx.cover.get(r, ())) for r in routes],
         )
         if sig == self._plan_sig[pool]:
             return  # nothing a plan reads has changed since the last one
@@ -247,11 +266,17 @@ class Simulator(Engine):
                     continue
                 wants.append((link, (pool, r, h)))
         link_wants = self._link_wants
-        for link, key in self._pool_wants[pool]:
-            link_wants[link].pop(key, None)
+        # Performance only: removing unchanged wants before setting them again would only move
+        # each to the end of its link's dict, an order nothing reads (_on_link ranks by a total
+        # order)
+        if wants != self._pool_wants[pool]:
+            for link, key in self._pool_wants[pool]:
+                link_wants[link].pop(key, None)
+        link_armed = self._link_armed
         for link, key in wants:
             link_wants[link][key] = None
-            self._arm(link)
+            if not link_armed[link]:  # Performance only: _arm does nothing for an armed link
+                self._arm(link)
         self._pool_wants[pool] = wants
         if waits_for_memory:
             self._mem_blocked.add(pool)
@@ -272,7 +297,7 @@ class Simulator(Engine):
             elif pl.a not in st.nodes_down:  # stalled already: the sender decides now
                 self._routing.add(pool)  # (a sender that is down decides on recovery)
         self._short[pool] = short
-        idle = self.cfg.mode is Mode.REACTIVE and self.cfg.route_per_session
+        idle = self.cfg.mode is _REACTIVE and self.cfg.route_per_session
         if idle and routes and not self._waiting[pool] and not any(chains.values()):
             self._routing.add(pool)
 
@@ -282,22 +307,26 @@ class Simulator(Engine):
         end); route ``r`` gets what the node's memory leaves after the others' reservations
         and everything else it holds (pooled pairs, pairs of dropped routes)."""
         idx, path = self.index, self.state.routes[r].path
+        occ, route_occ, span, cap = idx.occ, idx.route_occ, idx.span, self._cap
+        # Performance only: another route's level computed once per call (nothing changes
+        # during it); ``span[m] if span else 0`` inline
+        levels: dict[int, int] = {}
+        own, last = span.get(r), len(path) - 1
         best = None
         for k, v in enumerate(path):
-            q = 1 if k in (0, len(path) - 1) else 2
-            committed = idx.occ[v]
+            q = 1 if k == 0 or k == last else 2
+            committed = occ[v]
             for r2, (m2, q2) in self._node_routes[v].items():
-                committed -= idx.route_occ.get((r2, v), 0)
+                committed -= route_occ.get((r2, v), 0)
                 if r2 != r:
-                    level = max(self._level.get(r2, 0), idx.chains(r2))
-                    committed += q2 * (level - self._span_at(r2, m2))
-            room = self._span_at(r, k) + (self._cap[v] - committed) // q
+                    level = levels.get(r2)
+                    if level is None:
+                        level = levels[r2] = max(self._level.get(r2, 0), idx.chains(r2))
+                    span2 = span.get(r2)
+                    committed += q2 * (level - (span2[m2] if span2 else 0))
+            room = (own[k] if own else 0) + (cap[v] - committed) // q
             best = room if best is None else min(best, room)
         return max(0, best or 0)
-
-    def _span_at(self, r: int, m: int) -> int:
-        span = self.index.span.get(r)
-        return span[m] if span else 0
 
     def _arm(self, link: int) -> None:
         if self._link_armed[link] or not self._link_wants[link]:
@@ -315,15 +344,16 @@ class Simulator(Engine):
         wants = self._link_wants[link]
         if not wants:
             return
-
-        def urgency(key: tuple[int, int, int]) -> tuple[int, int, tuple[int, int, int]]:
-            pool = key[0]
-            return (-len(self._waiting[pool]), self.index.healthy[pool] - self._target[pool], key)
-
-        key = min(wants, key=urgency)
+        # Performance only: the one wanted hop needs no ranking (the usual case)
+        key = next(iter(wants)) if len(wants) == 1 else min(wants, key=self._urgency)
         if not self._step(GenerateLink(key[1], key[2])):
             del wants[key]  # re-planned at the next change of its pool
         self._arm(link)
+
+    def _urgency(self, key: tuple[int, int, int]) -> tuple[int, int, tuple[int, int, int]]:
+        """Rank of a wanted hop ``(pool, route, hop)`` for its link's next pair (least first)."""
+        pool = key[0]
+        return (-len(self._waiting[pool]), self.index.healthy[pool] - self._target[pool], key)
 
 
 @dataclass(frozen=True)

@@ -336,3 +336,44 @@ def test_composed_cost_never_undercounts(history: History, data: st.DataObject) 
     if total <= threshold_cost_nnp(th):
         with localcontext(EXACT):
             assert true_f >= Decimal(th)
+
+
+@given(
+    coherence_s=st.tuples(st.integers(1, 7200), st.integers(1, 7200)),
+    same=st.booleans(),
+    spare=st.integers(-5, 3_000_000),
+    end_to_end=st.booleans(),
+)
+def test_cut_off_is_the_last_time_within_the_margin(
+    coherence_s: tuple[int, int], same: bool, spare: int, end_to_end: bool
+) -> None:
+    """``ModelCore._deadline`` (the cut-off's offset from the stamp) against its definition:
+    the last wait ``t`` (at most the pool's ``max_wait`` for an end-to-end pair) at which the
+    pair's cost still meets ``margin`` (the threshold less the bits' transit decay); -1 if none.
+    Covers the equal-coherence shortcut and the search for two different coherences."""
+    from pqms_model.core import ModelCore
+    from pqms_model.cost import decay_cost_nnp
+    from pqms_model.scenario import load_default
+
+    m = ModelCore(load_default())
+    pl = m.scenario.pools[0]
+    t_a = coherence_s[0] * 1_000_000
+    t_b = t_a if same else coherence_s[1] * 1_000_000
+    m._coh[pl.a], m._coh[pl.b] = t_a, t_b
+    margin = pl.threshold_nnp - m.transit_decay(pl.a, pl.b)
+    cost_nnp = max(0, margin - spare)
+
+    def cost(t: int) -> int:
+        return cost_nnp + decay_cost_nnp(t, t_a) + decay_cost_nnp(t, t_b)
+
+    got = m._deadline(pl.a, pl.b, cost_nnp, pl.index, end_to_end)
+    note(f"margin {margin}, cost {cost_nnp}, coherences {t_a} {t_b}: {got}")
+    if cost(0) > margin:
+        assert got == -1
+        return
+    assert got >= 0 and cost(got) <= margin
+    if end_to_end:
+        assert got <= pl.max_wait_us
+        assert got == pl.max_wait_us or cost(got + 1) > margin
+    else:
+        assert cost(got + 1) > margin
