@@ -7,6 +7,7 @@
     python benchmarks/bench_proofs.py --mutants --fresh      # ... each in a fresh process
     python benchmarks/bench_proofs.py --bmc-depth 30  # exhaustive BMC of the protocol
     python benchmarks/bench_proofs.py --bmc-depth 4 --no-hints  # ... without hints
+    python benchmarks/bench_proofs.py --bmc-depth 6 --query-timeout 3600  # a query may take 1 h
 
 Prints one line per measurement: wall seconds and what was established. The suite is the
 inductive obligations and the non-vacuity checks in ``--jobs`` processes, plus the
@@ -113,7 +114,7 @@ def mutants(exhaustive: int, induction: bool, minimise: bool) -> None:
                   f"{small.minimise_seconds:.2f} s")  # fmt: skip
 
 
-def bmc(depth: int, budget_s: float, hints: bool = True) -> None:
+def bmc(depth: int, budget_s: float, hints: bool = True, query_timeout_s: float = 600.0) -> None:
     t0 = time.perf_counter()
 
     def show(k: int, res: str, secs: float) -> None:
@@ -122,7 +123,8 @@ def bmc(depth: int, budget_s: float, hints: bool = True) -> None:
             raise TimeoutError
 
     try:
-        r = run_bmc(Model(load_default()), depth, timeout_ms=600_000, progress=show, hints=hints)
+        r = run_bmc(Model(load_default()), depth, timeout_ms=round(query_timeout_s * 1000),
+                    progress=show, hints=hints)  # fmt: skip
         print(f"bmc: {r.status} to depth {r.depth} in {r.seconds:.2f} s")
     except TimeoutError:
         print(f"bmc: budget of {budget_s:g} s spent (see the last depth above)")
@@ -143,13 +145,22 @@ def main() -> None:
         action="store_true",
         help="with --bmc-depth: without the previous depth's invariants as hints",
     )
+    ap.add_argument(
+        "--query-timeout",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="with --bmc-depth: Z3's time-out per query, in seconds (an unknown ends the search)",
+    )
     args = ap.parse_args()
     if args.mutants and args.fresh:
         fresh_mutants(args.exhaustive)
     elif args.mutants:
         mutants(args.exhaustive, args.induction, args.minimise)
     elif args.bmc_depth is not None:
-        bmc(args.bmc_depth, args.budget, hints=not args.no_hints)
+        bmc(
+            args.bmc_depth, args.budget, hints=not args.no_hints, query_timeout_s=args.query_timeout
+        )
     else:
         suite(args.jobs)
 
