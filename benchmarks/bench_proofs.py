@@ -30,7 +30,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from pqms_model.commands.prove import SLOW_QUERY_S
+from pqms_model.commands.prove import slow_query
 from pqms_model.model import Model
 from pqms_model.mutants import Mutant
 from pqms_model.scenario import load_default
@@ -123,13 +123,9 @@ def bmc(depth: int, budget_s: float, hints: bool = True, query_timeout_s: float 
         if time.perf_counter() - t0 > budget_s:
             raise TimeoutError
 
-    def slow(k: int, clause: str, res: str, secs: float) -> None:
-        if secs >= SLOW_QUERY_S:  # where a depth's time goes
-            print(f"      depth {k}, {clause}: {res} ({secs:.1f} s)", flush=True)
-
     try:
         r = run_bmc(Model(load_default()), depth, timeout_ms=round(query_timeout_s * 1000),
-                    progress=show, hints=hints, on_query=slow)  # fmt: skip
+                    progress=show, hints=hints, on_query=slow_query)  # fmt: skip
         print(f"bmc: {r.status} to depth {r.depth} in {r.seconds:.2f} s" +
               (f" ({r.reason})" if r.reason else ""))  # fmt: skip
     except TimeoutError:

@@ -318,7 +318,8 @@ class Engine(abc.ABC):
         full = False
         # Performance only: tests of the exact type, most frequent first, rather than a `match`
         # (an isinstance test per case, in order); the same branches, as Model.step takes an
-        # action only by its exact type. GenerateLink has no case: it touches no known pair.
+        # action only by its exact type. GenerateLink, frequent, changes nothing here: it touches
+        # no known pair (its new pair is found below).
         if type(a) is Receive or type(a) is Deliver:
             mid = a.msg
             msg = old.messages[mid]

@@ -24,8 +24,6 @@ Terms (per pool ``a -> b``):
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from pqms_model.scenario import Scenario
 from pqms_model.state import LIVE, EndStatus, Pair, State
 
@@ -37,29 +35,15 @@ _SENDER_WAITING = (_E.PENDING, _E.INCOMING, _E.READY)
 # Performance only: an enum member read as a module global is several times faster than
 # ``EndStatus.READY`` (an attribute lookup on the enum class); the same object.
 _READY, _POOLED = _E.READY, _E.POOLED
-_Fields = tuple[bool, bool, bool, bool, bool, bool]  # a Role's fields (see _role)
+Role = tuple[bool, bool, bool, bool, bool, bool]
+"""What one pair contributes to the counts, in order: end 0 occupies a memory qubit; end 1 does;
+in progress; healthy pooled; pooled at the sender (usable by a use, healthy or not); ready at its
+swapper. A plain tuple (performance only: the index only compares and unpacks roles, and a
+NamedTuple's ``__new__`` would be one more Python call per pair)."""
 
 
-class Role(NamedTuple):
-    """What one pair contributes to the counts."""
-
-    live0: bool  # end 0 occupies a memory qubit
-    live1: bool  # end 1 occupies a memory qubit
-    in_progress: bool
-    healthy_pooled: bool
-    sender_pooled: bool  # pooled at the sender (usable by a use, healthy or not)
-    ready_at_swapper: bool
-
-
-def role(scenario: Scenario, p: Pair) -> Role:
-    """Classify pair ``p`` (see the module docstring)."""
-    return Role(*_role(tuple(pl.a for pl in scenario.pools), p))
-
-
-def _role(senders: tuple[str, ...], p: Pair) -> _Fields:
-    """The fields of :func:`role` (``senders``: each pool's sender) as a plain tuple.
-    Performance only: the index compares and unpacks roles, never needs their names, and a
-    NamedTuple's ``__new__`` would be one more Python call per pair."""
+def role(senders: tuple[str, ...], p: Pair) -> Role:
+    """Classify pair ``p`` (see the module docstring; ``senders``: each pool's sender)."""
     s0, s1 = st = p.status
     live0, live1 = s0 in LIVE, s1 in LIVE
     if p.swapper is not None:
@@ -91,9 +75,9 @@ class PairIndex:
         self._senders = tuple(pl.a for pl in scenario.pools)
         # Performance only: the role of the record last counted per pair (records are immutable,
         # so a record seen again has the role computed then).
-        self._counted: dict[int, tuple[Pair, _Fields]] = {}
+        self._counted: dict[int, tuple[Pair, Role]] = {}
 
-    def _apply(self, state: State | None, p: Pair, r: _Fields, sign: int) -> None:
+    def _apply(self, state: State | None, p: Pair, r: Role, sign: int) -> None:
         live0, live1, prog, healthy, pooled, ready = r
         # Performance only: the two ends unrolled, and nothing done for an end not live (it
         # counts nowhere); ``total`` moves by sign * (live0 + live1) as before.
@@ -160,9 +144,9 @@ class PairIndex:
         was = now = None
         if old is not None:
             seen = counted.get(old.id)
-            was = seen[1] if seen is not None and seen[0] is old else _role(self._senders, old)
+            was = seen[1] if seen is not None and seen[0] is old else role(self._senders, old)
         if new is not None:
-            now = _role(self._senders, new)
+            now = role(self._senders, new)
             counted[new.id] = (new, now)
             # same role and cut-off: the same contribution (a pair keeps its ends, route and
             # segment)
@@ -180,7 +164,7 @@ class PairIndex:
         """Recompute every count from ``state``."""
         fresh = PairIndex(self.scenario)
         for p in state.pairs.values():
-            seen = fresh._counted[p.id] = (p, _role(self._senders, p))
+            seen = fresh._counted[p.id] = (p, role(self._senders, p))
             fresh._apply(state, p, seen[1], +1)
         for r, cover in self.cover.items():  # keep routes we know (their counts are now 0)
             fresh.cover.setdefault(r, [0] * len(cover))

@@ -363,11 +363,11 @@ def test_a_use_at_exactly_the_threshold_is_reachable() -> None:
 
 def test_prove_names_the_slow_bmc_queries_only(capsys: pytest.CaptureFixture[str]) -> None:
     """A deep search takes minutes a depth: its slow queries are named on stderr, not all."""
-    from pqms_model.commands.prove import SLOW_QUERY_S, _slow_query
+    from pqms_model.commands.prove import SLOW_QUERY_S, slow_query
 
-    _slow_query(5, "type-ok/msg-typed", "unsat", SLOW_QUERY_S - 0.01)
+    slow_query(5, "type-ok/msg-typed", "unsat", SLOW_QUERY_S - 0.01)
     assert capsys.readouterr().err == ""
-    _slow_query(5, "type-ok/msg-typed", "unsat", 62.1)
+    slow_query(5, "type-ok/msg-typed", "unsat", 62.1)
     line = "pqms prove: BMC depth 5: type-ok/msg-typed: unsat (62.10 s)\n"
     assert capsys.readouterr().err == line
 

@@ -29,7 +29,7 @@ from pqms_model.scenario import Scenario
 from pqms_model.testing import trace_filename
 from pqms_model.trace import dumps
 
-__all__ = ["add_arguments", "run", "run_proofs"]
+__all__ = ["SLOW_QUERY_S", "add_arguments", "run", "run_proofs", "slow_query"]
 
 EXIT = {"proved": 0, "violated": 1, "inconclusive": 3}
 DEFAULT_TIMEOUT_MS = 30_000
@@ -90,7 +90,8 @@ SLOW_QUERY_S = 5.0
 """A BMC query at least this long is named in the progress (deep searches take minutes)."""
 
 
-def _slow_query(depth: int, clause: str, res: str, secs: float) -> None:
+def slow_query(depth: int, clause: str, res: str, secs: float) -> None:
+    """``run_bmc``'s ``on_query``: names a query of ``SLOW_QUERY_S`` or more on stderr."""
     if secs >= SLOW_QUERY_S:
         _note(f"BMC depth {depth}: {clause}: {res} ({secs:.2f} s)")
 
@@ -155,7 +156,7 @@ def run_proofs(
                 progress=(lambda k, res, secs: _note(f"BMC depth {k}: {res} ({secs:.2f} s)"))
                 if log
                 else None,
-                on_query=_slow_query if log else None,
+                on_query=slow_query if log else None,
             )
         bmc = {
             "status": found.status,
