@@ -4,12 +4,13 @@ Run by hand (not a test)::
 
     python benchmarks/bench_check.py [--seed N] [--scenario FILE] [--cli]
 
-For the protocol and for each mutant it runs the campaign (:func:`pqms_model.campaign.run_campaign`,
-the same engine as ``pqms check``), replays each counterexample's ITF trace on the model, and
-prints one row: verdict, invariant, whether the mutant is registered to break it, the shrunk
-length, the seconds to find and shrink it, and the walks and steps it took. ``--cli`` also
-times the whole ``pqms check`` process on the protocol (interpreter start-up included). Exit 1
-if a mutant escapes, breaks an invariant it is not registered for, or the protocol does not hold.
+For the protocol and for each mutant it runs the campaign
+(:func:`pqms_model.check.campaign.run_campaign`, the same engine as ``pqms check``), replays each
+counterexample's ITF trace on the model, and prints one row: verdict, invariant, whether the mutant
+is registered to break it, the shrunk length, the seconds to find and shrink it, and the walks and
+steps it took. ``--cli`` also times the whole ``pqms check`` process on the protocol (interpreter
+start-up included). Exit 1 if a mutant escapes, breaks an invariant it is not registered for, or
+the protocol does not hold.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ import subprocess
 import sys
 import time
 
-from pqms_model.campaign import run_campaign
-from pqms_model.model import Model
-from pqms_model.mutants import Mutant
-from pqms_model.scenario import load_default, load_scenario
-from pqms_model.trace import build_trace, replay_doc
+from pqms_model.check.campaign import run_campaign
+from pqms_model.model.transition import Model
+from pqms_model.protocol.mutants import Mutant
+from pqms_model.protocol.scenario import load_default, load_scenario
+from pqms_model.trace.itf import build_trace, replay_doc
 
 
 def main() -> int:
@@ -59,7 +60,7 @@ def main() -> int:
         print(f"{name:<20} {result.verdict:<12} {inv:<22} {'yes' if ok else 'NO':<3} "
               f"{length:>4} {seconds:>6.1f} {cov.runs:>6} {cov.steps:>7}")  # fmt: skip
     if args.cli:
-        cmd = [sys.executable, "-m", "pqms_model.cli", "check", "--seed", str(args.seed)]
+        cmd = [sys.executable, "-m", "pqms_model.cli.main", "check", "--seed", str(args.seed)]
         if args.scenario:
             cmd.append(args.scenario)
         start = time.perf_counter()

@@ -30,15 +30,16 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from pqms_model.commands.prove import slow_query
-from pqms_model.model import Model
-from pqms_model.mutants import Mutant
-from pqms_model.scenario import load_default
-from pqms_model.trace import replay_doc
-from proofs.bmc import run_bmc
-from proofs.counterexample import find_counterexample, minimise_counterexample
-from proofs.no_signalling import prove_no_signalling
-from proofs.suite import prove_all
+from pqms_model.check.campaign import walks_skeleton
+from pqms_model.cli.prove import slow_query
+from pqms_model.model.transition import Model
+from pqms_model.proofs.bmc import run_bmc
+from pqms_model.proofs.counterexample import find_counterexample, minimise_counterexample
+from pqms_model.proofs.no_signalling import prove_no_signalling
+from pqms_model.proofs.suite import prove_all
+from pqms_model.protocol.mutants import Mutant
+from pqms_model.protocol.scenario import load_default
+from pqms_model.trace.itf import replay_doc
 
 
 def suite(jobs: int) -> None:
@@ -55,13 +56,15 @@ def suite(jobs: int) -> None:
 _FRESH = """
 import json, sys, time
 sys.path.insert(0, {root!r})
-from pqms_model.model import Model
-from pqms_model.mutants import Mutant
-from pqms_model.scenario import load_default
-from proofs.counterexample import find_counterexample
+from pqms_model.model.transition import Model
+from pqms_model.protocol.mutants import Mutant
+from pqms_model.protocol.scenario import load_default
+from pqms_model.proofs.counterexample import find_counterexample
+from pqms_model.check.campaign import walks_skeleton
 model = Model(load_default(), Mutant.parse({key!r}))
 t0 = time.perf_counter()
-found = find_counterexample(model, exhaustive_depth={depth})
+found = find_counterexample(model, exhaustive_depth={depth},
+                            skeleton=lambda: walks_skeleton(model.scenario, model.mutant, 0))
 print(json.dumps({{"seconds": time.perf_counter() - t0, "status": found.status,
                   "length": found.depth, "invariant": found.invariant,
                   "shortest": found.shortest, "engine": found.engine}}))
@@ -89,7 +92,11 @@ def mutants(exhaustive: int, induction: bool, minimise: bool) -> None:
             print(f"{m.key:20s} induction: {len(cti)} counterexample(s) to induction, "
                   f"{len(r.by_status('unknown'))} unknown: {', '.join(cti[:4])}")  # fmt: skip
         t0 = time.perf_counter()
-        found = find_counterexample(Model(load_default(), m), exhaustive_depth=exhaustive)
+        found = find_counterexample(
+            Model(load_default(), m),
+            exhaustive_depth=exhaustive,
+            skeleton=lambda m=m: walks_skeleton(load_default(), m, 0),
+        )
         ok = found.trace is not None and (
             (again := replay_doc(found.trace, "<bmc>", m)).violation is not None
             and again.violation.invariant == found.invariant

@@ -35,11 +35,11 @@ from typing import Any
 
 import networkx as nx
 
-from pqms_model.cost import US_PER_S
-from pqms_model.pool_policy import Mode, PolicyConfig
-from pqms_model.routing import Router
-from pqms_model.scenario import Scenario, load_default, parse_scenario_text
-from pqms_model.simulator import Simulator, run_mode
+from pqms_model.physics.cost import US_PER_S
+from pqms_model.protocol.scenario import Scenario, load_default, parse_scenario_text
+from pqms_model.sim.pool_policy import Mode, PolicyConfig
+from pqms_model.sim.routing import Router
+from pqms_model.sim.simulator import Simulator, run_mode
 
 SIDE_KM = 3000.0
 ENDPOINTS = 40

@@ -3,9 +3,9 @@
     python benchmarks/conformance_campaign.py
 
 Runs the model's unit tests (``tests/test_model_*.py``, ``tests/test_invariants_*.py``) with every
-``Model.step`` call also checked against the Z3 encoding (``proofs.conformance.check_step``):
-enabledness and the post-state must agree. Prints the number of steps checked and every
-mismatch; exits 1 on any.
+``Model.step`` call also checked against the Z3 encoding
+(``pqms_model.proofs.conformance.check_step``): enabledness and the post-state must agree. Prints
+the number of steps checked and every mismatch; exits 1 on any.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import pytest
 
-from pqms_model.model import Model
-from proofs.conformance import check_step
-from proofs.consts import Consts
+from pqms_model.model.transition import Model
+from pqms_model.proofs.conformance import check_step
+from pqms_model.proofs.encoding.consts import Consts
 
 _step = Model.step
 _consts: dict[int, tuple[Model, Consts]] = {}

@@ -5,8 +5,8 @@ holds and a one-line reason when it does not. ``SAFETY`` and ``TYPE`` invariants
 protocol promises; ``LEMMA`` entries are strengthening facts the proofs use (they must hold too,
 but they describe the channel and bookkeeping, not an effect a user sees).
 
->>> from pqms_model.scenario import load_default
->>> from pqms_model.model import Model
+>>> from pqms_model.protocol.scenario import load_default
+>>> from pqms_model.model.transition import Model
 >>> m = Model(load_default())
 >>> violations(m, m.init())
 []
@@ -20,9 +20,9 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pqms_model.model import Model
-from pqms_model.schedule import swappers
-from pqms_model.state import LIVE, EndStatus, MsgKind, Outcome, State
+from pqms_model.model.transition import Model
+from pqms_model.protocol.schedule import swappers
+from pqms_model.protocol.state import LIVE, EndStatus, MsgKind, Outcome, State
 
 __all__ = ["INVARIANTS", "Invariant", "InvariantKind", "Violation", "violations"]
 

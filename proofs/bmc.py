@@ -22,20 +22,25 @@ from typing import Any
 
 import z3
 
-from pqms_model.actions import Action
 from pqms_model.errors import EngineDrift, PqmsError
-from pqms_model.model import Model
-from pqms_model.mutants import Mutant
-from pqms_model.scenario import Scenario
-from pqms_model.trace import build_trace, replay_doc
-from proofs.consts import Consts
-from proofs.decode import decode_action, state_mismatches
-from proofs.enc_core import Effect, Params
-from proofs.induction import instance_terms
-from proofs.safety import SAFETY
-from proofs.symstate import SymState
-from proofs.transition import ACTION_NAMES, StepTerms, initial_state, step_relation
-from proofs.witness import Finite
+from pqms_model.model.transition import Model
+from pqms_model.proofs.decode import decode_action, state_mismatches
+from pqms_model.proofs.encoding.consts import Consts
+from pqms_model.proofs.encoding.core import Effect, Params
+from pqms_model.proofs.encoding.state import SymState
+from pqms_model.proofs.encoding.transition import (
+    ACTION_NAMES,
+    StepTerms,
+    initial_state,
+    step_relation,
+)
+from pqms_model.proofs.induction import instance_terms
+from pqms_model.proofs.safety import SAFETY
+from pqms_model.proofs.witness import Finite
+from pqms_model.protocol.actions import Action
+from pqms_model.protocol.mutants import Mutant
+from pqms_model.protocol.scenario import Scenario
+from pqms_model.trace.itf import build_trace, replay_doc
 
 __all__ = [
     "TARGETS",
@@ -81,7 +86,7 @@ def id_allocation(scenario: Scenario) -> dict[str, int]:
     allocate in ``scenario`` (the model's rules; an action not listed allocates none). Every
     record of a state ``k`` steps from Init has an id below ``1 +`` the sum over its steps.
 
-    >>> from pqms_model.scenario import load_default
+    >>> from pqms_model.protocol.scenario import load_default
     >>> id_allocation(load_default())["recover"]  # 4 RESETs, 3 links x 3 LINK_STATEs
     13
     """
@@ -147,9 +152,9 @@ def _hints(
     """The properties ``props`` in the state ``prev`` before the last step, instantiated at
     the ids of the failure ``f``, the ids the step touches (``touched``, :func:`_touched`) and
     the records they name (the
-    inductive proofs' instances, :func:`proofs.induction.instance_terms`). Implied by the path:
-    the previous depth proved ``props`` for every id in every state it reaches, so adding them
-    leaves the query's answer as it is, and lets Z3 refute a failure from the last step."""
+    inductive proofs' instances, :func:`pqms_model.proofs.induction.instance_terms`). Implied by
+    the path: the previous depth proved ``props`` for every id in every state it reaches, so adding
+    them leaves the query's answer as it is, and lets Z3 refute a failure from the last step."""
     sk: dict[str, list[Any]] = {"pair": [], "msg": [], "route": []}
     for a, srt in zip(f.args, f.sorts, strict=True):
         sk[srt].append(a)

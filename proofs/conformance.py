@@ -18,17 +18,17 @@ from typing import Any
 
 import z3
 
-from pqms_model.actions import Action, Purify
 from pqms_model.errors import NotEnabled
-from pqms_model.model import Model
-from pqms_model.mutants import Mutant
-from pqms_model.state import EndStatus, State
-from proofs.abstraction import Abstract, alpha, concrete
-from proofs.codes import STATUS
-from proofs.consts import Consts
-from proofs.enc_core import Ctx, Params, is_live
-from proofs.symstate import SymState
-from proofs.transition import encode
+from pqms_model.model.transition import Model
+from pqms_model.proofs.encoding.abstraction import Abstract, alpha, concrete
+from pqms_model.proofs.encoding.codes import STATUS
+from pqms_model.proofs.encoding.consts import Consts
+from pqms_model.proofs.encoding.core import Ctx, Params, is_live
+from pqms_model.proofs.encoding.state import SymState
+from pqms_model.proofs.encoding.transition import encode
+from pqms_model.protocol.actions import Action, Purify
+from pqms_model.protocol.mutants import Mutant
+from pqms_model.protocol.state import EndStatus, State
 
 __all__ = ["check_step", "claims", "run_and_check"]
 

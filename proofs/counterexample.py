@@ -1,7 +1,7 @@
 """A mutant's counterexample by BMC (spec/proofs.md §5): the exhaustive and the guided stage
 side by side (:func:`find_counterexample`), their answers combined (:func:`combine_stages`),
 and the guided trace minimised one step at a time (:func:`minimise_counterexample`). The
-engine they run on is :mod:`proofs.bmc`.
+engine they run on is :mod:`pqms_model.proofs.bmc`.
 """
 
 from __future__ import annotations
@@ -10,37 +10,34 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from pqms_model.actions import Action
-from pqms_model.model import Model
-from pqms_model.mutants import Mutant
-from pqms_model.scenario import Scenario
-from proofs.bmc import TARGETS, BmcError, BmcResult, run_bmc
-from proofs.workers import process_pool
+from pqms_model.model.transition import Model
+from pqms_model.proofs.bmc import TARGETS, BmcError, BmcResult, run_bmc
+from pqms_model.proofs.workers import process_pool
+from pqms_model.protocol.actions import Action
+from pqms_model.protocol.mutants import Mutant
+from pqms_model.protocol.scenario import Scenario
 
-__all__ = ["MINIMISE_RLIMIT", "combine_stages", "find_counterexample", "minimise_counterexample"]
+__all__ = [
+    "MINIMISE_RLIMIT",
+    "Skeleton",
+    "combine_stages",
+    "find_counterexample",
+    "minimise_counterexample",
+]
 
 MINIMISE_RLIMIT = 10_000_000
 """Z3 resource units per deletion query of :func:`minimise_counterexample`."""
 
 
-def _walks_skeleton(
-    scenario: Scenario, mutant: Mutant | None, seed: int
-) -> tuple[str, list[Action]] | None:
-    """The walks' shrunk counterexample as (invariant, actions), or None."""
-    from pqms_model.campaign import run_campaign  # the walks engine: only for the skeleton
-
-    walks = run_campaign(scenario, mutant, seed=seed, budget_s=120.0)
-    if not walks.counterexamples:
-        return None
-    hint = walks.counterexamples[0]
-    return hint.invariant, list(hint.actions)
+Skeleton = tuple[str, list[Action]]
+"""A counterexample of another engine as (invariant it violates, its actions)."""
 
 
 def find_counterexample(
     model: Model,
     *,
     exhaustive_depth: int = 3,
-    seed: int = 0,
+    skeleton: Callable[[], Skeleton | None] | None = None,
     timeout_ms: int = 60_000,
     progress: Callable[[str], None] | None = None,
 ) -> BmcResult:
@@ -48,8 +45,9 @@ def find_counterexample(
 
     1. *exhaustive*: every trace of at most ``exhaustive_depth`` steps, all actions, all
        parameters symbolic; a counterexample here is a shortest one;
-    2. *guided*: the action of each step fixed to the walks' shrunk counterexample for the
-       same mutant and seed (:func:`pqms_model.campaign.run_campaign`), with its finite
+    2. *guided*: the action of each step fixed to ``skeleton()``, another engine's
+       counterexample (``pqms prove`` passes the walks' shrunk one for the same mutant and
+       seed, :func:`pqms_model.check.campaign.walks_skeleton`), with its finite
        choices (node, link, pool, path, schedule); every id, time step, delay, outcome and
        purified cost left to Z3. Z3 finds the violating data itself, and the trace is
        validated on the model like any BMC trace. Its length is an upper bound on the shortest;
@@ -67,11 +65,11 @@ def find_counterexample(
     try:
         searching = pool.submit(_exhaustive, model.scenario, mutant, exhaustive_depth,
                                 timeout_ms, targets)  # fmt: skip
-        skeleton = _walks_skeleton(model.scenario, mutant, seed)
+        hinted = skeleton() if skeleton is not None else None
         guided = None
         stage1_found = searching.done() and searching.result().status == "counterexample"
-        if skeleton is not None and not stage1_found:
-            invariant, hint = skeleton
+        if hinted is not None and not stage1_found:
+            invariant, hint = hinted
             kinds = [a.name for a in hint]
             if progress:
                 progress(f"guided BMC on the walks' {len(kinds)}-step skeleton")

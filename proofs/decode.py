@@ -1,7 +1,7 @@
 """Reading a Z3 model as a trace (spec/proofs.md §5): actions with concrete parameters.
 
 A BMC model assigns every step a selector (which action) and the shared parameters; this module
-turns them into the model's :class:`~pqms_model.actions.Action` records, so that
+turns them into the model's :class:`~pqms_model.protocol.actions.Action` records, so that
 ``trace.build_trace`` can run them on the executable model, and checks that the states Z3
 found agree with the model's on every encoded field.
 """
@@ -13,15 +13,15 @@ from typing import Any
 
 import z3
 
-from pqms_model.actions import ACTION_TYPES, Action
-from pqms_model.state import State
-from proofs.abstraction import alpha
-from proofs.codes import sched_of
-from proofs.conformance import claims
-from proofs.consts import Consts
-from proofs.enc_core import Params
-from proofs.symstate import SymState
-from proofs.transition import ACTION_NAMES
+from pqms_model.proofs.conformance import claims
+from pqms_model.proofs.encoding.abstraction import alpha
+from pqms_model.proofs.encoding.codes import sched_of
+from pqms_model.proofs.encoding.consts import Consts
+from pqms_model.proofs.encoding.core import Params
+from pqms_model.proofs.encoding.state import SymState
+from pqms_model.proofs.encoding.transition import ACTION_NAMES
+from pqms_model.protocol.actions import ACTION_TYPES, Action
+from pqms_model.protocol.state import State
 
 __all__ = ["decode_action", "state_mismatches"]
 

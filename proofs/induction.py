@@ -22,16 +22,16 @@ from typing import Any
 
 import z3
 
-from pqms_model.mutants import Mutant
-from proofs.consts import Consts
-from proofs.enc_core import Ctx, Params
-from proofs.lemmas import LEMMAS
-from proofs.properties import SymInvariant
-from proofs.render import render_cti
-from proofs.safety import SAFETY
-from proofs.symstate import SymState
-from proofs.transition import encode, init_constraints
-from proofs.witness import Candidates, Skolem
+from pqms_model.proofs.encoding.consts import Consts
+from pqms_model.proofs.encoding.core import Ctx, Params
+from pqms_model.proofs.encoding.state import SymState
+from pqms_model.proofs.encoding.transition import encode, init_constraints
+from pqms_model.proofs.lemmas import LEMMAS
+from pqms_model.proofs.properties import SymInvariant
+from pqms_model.proofs.render import render_cti
+from pqms_model.proofs.safety import SAFETY
+from pqms_model.proofs.witness import Candidates, Skolem
+from pqms_model.protocol.mutants import Mutant
 
 __all__ = ["ALL_PROPERTIES", "Result", "prove_action", "prove_init"]
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import z3
 
-from pqms_model.state import EndStatus, MsgKind
-from proofs.codes import NONE
-from proofs.enc_core import is_live, lookup_swapper
-from proofs.properties import (
+from pqms_model.proofs.encoding.codes import NONE
+from pqms_model.proofs.encoding.core import is_live, lookup_swapper
+from pqms_model.proofs.encoding.state import SymState
+from pqms_model.proofs.properties import (
     Clause,
     SymInvariant,
     end_at,
@@ -26,8 +26,8 @@ from proofs.properties import (
     st_is,
     usable,
 )
-from proofs.symstate import SymState
-from proofs.witness import Witness
+from pqms_model.proofs.witness import Witness
+from pqms_model.protocol.state import EndStatus, MsgKind
 
 __all__ = ["LEMMAS"]
 

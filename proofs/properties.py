@@ -3,7 +3,8 @@
 An invariant is a conjunction of *clauses*; a clause is universally quantified over a tuple of
 ids of given sorts (``pair``, ``msg``, ``route``; nodes, links and pools are finite and are
 enumerated inside the body). ``body(w, s, *ids)`` is a Z3 formula over a
-:class:`~proofs.symstate.SymState`; ``w`` reads existentials (:mod:`proofs.witness`).
+:class:`~pqms_model.proofs.encoding.state.SymState`; ``w`` reads existentials
+(:mod:`pqms_model.proofs.witness`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from typing import Any
 
 import z3
 
-from pqms_model.state import EndStatus, MsgKind
-from proofs.codes import KIND, STATUS
-from proofs.enc_core import is_live
-from proofs.symstate import SymState
-from proofs.witness import Witness
+from pqms_model.proofs.encoding.codes import KIND, STATUS
+from pqms_model.proofs.encoding.core import is_live
+from pqms_model.proofs.encoding.state import SymState
+from pqms_model.proofs.witness import Witness
+from pqms_model.protocol.state import EndStatus, MsgKind
 
 __all__ = [
     "Clause",

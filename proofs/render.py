@@ -12,10 +12,10 @@ from typing import Any
 
 import z3
 
-from proofs.codes import KIND, NONE, OUTCOME, STATUS
-from proofs.consts import Consts
-from proofs.enc_core import Params
-from proofs.symstate import MSG_FIELDS, PAIR_FIELDS, SymState
+from pqms_model.proofs.encoding.codes import KIND, NONE, OUTCOME, STATUS
+from pqms_model.proofs.encoding.consts import Consts
+from pqms_model.proofs.encoding.core import Params
+from pqms_model.proofs.encoding.state import MSG_FIELDS, PAIR_FIELDS, SymState
 
 __all__ = ["render_cti", "show"]
 

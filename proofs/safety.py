@@ -1,10 +1,10 @@
 """The model's invariants, symbolically (spec §5; model: :mod:`pqms_model.invariants`).
 
-One :class:`~proofs.properties.SymInvariant` per registry id (safety, type, and the registry's
-own lemma ``message-light-bound``), each read off its model predicate clause by clause. Over the
-encoding's never-retired records they are at least as strong as the model's (see
-:mod:`proofs.symstate`). ``memory-capacity`` is stated on the ghost counter ``live[n]`` plus its
-per-end half (a crashed node holds no live end).
+One :class:`~pqms_model.proofs.properties.SymInvariant` per registry id (safety, type, and the
+registry's own lemma ``message-light-bound``), each read off its model predicate clause by clause.
+Over the encoding's never-retired records they are at least as strong as the model's (see
+:mod:`pqms_model.proofs.encoding.state`). ``memory-capacity`` is stated on the ghost counter
+``live[n]`` plus its per-end half (a crashed node holds no live end).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from typing import Any
 
 import z3
 
-from pqms_model.state import EndStatus, Outcome
-from proofs.codes import OUTCOME, STATUS
-from proofs.enc_core import is_live
-from proofs.properties import Clause, SymInvariant, partner_ok, st_is, usable
-from proofs.symstate import SymState
-from proofs.witness import Witness
+from pqms_model.proofs.encoding.codes import OUTCOME, STATUS
+from pqms_model.proofs.encoding.core import is_live
+from pqms_model.proofs.encoding.state import SymState
+from pqms_model.proofs.properties import Clause, SymInvariant, partner_ok, st_is, usable
+from pqms_model.proofs.witness import Witness
+from pqms_model.protocol.state import EndStatus, Outcome
 
 __all__ = ["SAFETY"]
 

@@ -24,16 +24,16 @@ from typing import Any
 
 import z3
 
-from pqms_model.model import Model
-from pqms_model.mutants import Mutant
-from pqms_model.scenario import Scenario
-from proofs.consts import Consts
-from proofs.enc_core import Ctx, Params
-from proofs.induction import ALL_PROPERTIES, Result, prove_action, prove_init
-from proofs.symstate import SymState
-from proofs.transition import ACTION_NAMES, encode
-from proofs.witness import Skolem
-from proofs.workers import process_pool
+from pqms_model.model.transition import Model
+from pqms_model.proofs.encoding.consts import Consts
+from pqms_model.proofs.encoding.core import Ctx, Params
+from pqms_model.proofs.encoding.state import SymState
+from pqms_model.proofs.encoding.transition import ACTION_NAMES, encode
+from pqms_model.proofs.induction import ALL_PROPERTIES, Result, prove_action, prove_init
+from pqms_model.proofs.witness import Skolem
+from pqms_model.proofs.workers import process_pool
+from pqms_model.protocol.mutants import Mutant
+from pqms_model.protocol.scenario import Scenario
 
 __all__ = [
     "ACTION_COST",
@@ -65,7 +65,9 @@ def _registry() -> dict[str, Obligation]:
             out[part] = Obligation(part, "inductive", (part,))
     for a in ACTION_NAMES:
         out[f"enabled/{a}"] = Obligation(f"enabled/{a}", "enabled", (f"enabled/{a}",))
-    from proofs.no_signalling import LEMMA_NAMES  # the physics lemmas, registered by name
+    from pqms_model.proofs.no_signalling import (
+        LEMMA_NAMES,  # the physics lemmas, registered by name
+    )
 
     for n in LEMMA_NAMES:
         out[n] = Obligation(n, "lemma", (n,))
@@ -103,7 +105,10 @@ class SuiteResult:
 def check_enabled(c: Consts, name: str, mutant: Mutant | None, timeout_ms: int) -> Result:
     """Non-vacuity of ``name``'s obligations: Inv ∧ Lemmas ∧ guard is satisfiable (with the
     hypotheses instantiated as in the proofs). ``sat`` is the good answer here."""
-    from proofs.induction import _skolems, instance_terms  # the same instantiation as the proofs
+    from pqms_model.proofs.induction import (  # the same instantiation as the proofs
+        _skolems,
+        instance_terms,
+    )
 
     t0 = time.perf_counter()
     pre = SymState.fresh(c, "pre")

@@ -3,7 +3,7 @@
 - ``ci``: deterministic and quick: derandomized, no example database, no deadline. Every run of
   the suite explores the same examples, so a red CI is reproducible on any machine.
 - ``deep``: many examples and long stateful runs with fresh randomness, for a nightly or a
-  pre-release soak: ``HYPOTHESIS_PROFILE=deep pytest tests/test_stateful.py``.
+  pre-release soak: ``HYPOTHESIS_PROFILE=deep pytest tests/check/test_stateful.py``.
 
 Tests do not hard-code example counts; they scale with the profile.
 """
