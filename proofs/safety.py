@@ -4,7 +4,7 @@ One :class:`~pqms_model.proofs.properties.SymInvariant` per registry id (safety,
 registry's own lemma ``message-light-bound``), each read off its model predicate clause by clause.
 Over the encoding's never-retired records they are at least as strong as the model's (see
 :mod:`pqms_model.proofs.encoding.state`). ``memory-capacity`` is stated on the ghost counter
-``live[n]`` plus its per-end half (a crashed node holds no live end).
+``memory_used[n]`` plus its per-end half (a crashed node holds no live end).
 """
 
 from __future__ import annotations
@@ -66,10 +66,11 @@ def _usable_after_news(w: W, s: S, p: Any) -> Any:
 
 def _capacity(w: W, s: S) -> Any:
     c = s.c
-    return z3.And(
-        [z3.And(s.at("live", n) <= c.cap(n), z3.Implies(s.at("ndown", n), s.at("live", n) == 0))
-         for n in range(c.N)]
-    )  # fmt: skip
+    out = []
+    for n in range(c.N):
+        used = s.at("memory_used", n)
+        out.append(z3.And(used <= c.cap(n), z3.Implies(s.at("ndown", n), used == 0)))
+    return z3.And(out)
 
 
 def _down_holds_nothing(w: W, s: S, p: Any) -> Any:

@@ -27,31 +27,18 @@ pair is within its threshold (where a check at send and one at the receiver disa
 
 from __future__ import annotations
 
-import itertools
-
 from pqms_model.errors import NotEnabled
 from pqms_model.model.transition import MAX_ADVANCE_US, Model
 from pqms_model.protocol.actions import (
     ACTION_TYPES,
     Action,
     Admit,
-    AdvanceTime,
-    ChooseRoute,
     Crash,
     DelayMessage,
-    Deliver,
-    DropRoute,
     Expire,
-    GenerateLink,
-    LinkDown,
-    LinkUp,
-    Purify,
-    Receive,
-    Recover,
-    Swap,
     UsePair,
 )
-from pqms_model.protocol.state import LIVE, EndStatus, MsgKind, Pair, Schedule, State
+from pqms_model.protocol.state import LIVE, EndStatus, MsgKind, Pair, State
 
 __all__ = [
     "DISRUPTIONS",
@@ -154,7 +141,6 @@ class Steering:
         self.focus = focus
         self._state: State | None = None
         self._raw: dict[str, list[Action]] = {}  # per name, in the model's order
-        self._proposed: set[Action] = set()
         self._ordered: dict[str, tuple[list[Action], int]] = {}  # (ordered, preferred count)
         self._stepped: dict[Action, State | None] = {}
         self._first: dict[str, Action | None] = {}
@@ -168,67 +154,25 @@ class Steering:
     # --- candidates --------------------------------------------------------------------------
 
     def candidates(self, s: State) -> dict[str, list[Action]]:
-        """Per action name, the candidates in ``s``: a superset of the enabled ones.
-
-        The same as :meth:`Model.candidates` (a test checks that every action it enables is
-        here), plus every end for ``admit``, ``use_pair`` and ``expire``, but only the swaps
-        and purifications whose halves are ready: no variant of the protocol swaps or purifies
-        a half that is not, and the full product of pairs is the costliest part of a step.
-        """
+        """Per action name, the model's candidates in ``s`` (:meth:`Model.candidates`: a
+        superset of the enabled ones), remembered for this state."""
         self._at(s)
-        if self._raw:
-            return self._raw
-        m, sc = self.model, self.model.scenario
-        g: dict[str, list[Action]] = {name: [] for name in ACTION_TYPES}
-        for pool, paths in m.route_paths.items():
-            for path in paths:
-                for sched in Schedule:
-                    if len(path) > 3 or sched is Schedule.SEQUENTIAL:
-                        g["choose_route"].append(ChooseRoute(pool, path, sched))
-        for r in s.routes.values():
-            if r.active:
-                g["drop_route"].append(DropRoute(r.id))
-                g["generate_link"] += [GenerateLink(r.id, hop) for hop in range(len(r.path) - 1)]
-        for msg in s.messages.values():
-            g["deliver" if msg.kind is MsgKind.BITS else "receive"].append(
-                Deliver(msg.id) if msg.kind is MsgKind.BITS else Receive(msg.id)
-            )
-            g["delay_message"].append(DelayMessage(msg.id, 1))
-        proposed: set[Action] = set()
-        ready: dict[tuple[int, str], list[Pair]] = {}
-        for p in s.pairs.values():
-            for i in (0, 1):
-                n, st = p.nodes[i], p.status[i]
-                for cls, usual in (
-                    (Admit, st is _E.READY),
-                    (UsePair, st is _E.POOLED),
-                    (Expire, st in LIVE),
-                ):
-                    a = cls(p.id, n)
-                    g[a.name].append(a)
-                    if usual:
-                        proposed.add(a)
-                if st is _E.READY:
-                    ready.setdefault((p.route, n), []).append(p)
-        for (_, n), group in ready.items():
-            for left, right in itertools.combinations(group, 2):
-                g["swap"].append(Swap(left.id, right.id, n))
-        e2e = [p for p in s.pairs.values() if p.swapper is None and p.status == _BOTH_READY]
-        for keep, sac in itertools.combinations(e2e, 2):
-            if keep.route == sac.route:
-                g["purify"] += [Purify(keep.id, sac.id, True), Purify(keep.id, sac.id, False)]
-        for ln in sc.links:
-            g["link_up" if ln.index in s.links_down else "link_down"].append(
-                LinkUp(ln.index) if ln.index in s.links_down else LinkDown(ln.index)
-            )
-        for node in sc.node_names:
-            g["recover" if node in s.nodes_down else "crash"].append(
-                Recover(node) if node in s.nodes_down else Crash(node)
-            )
-        g["advance_time"] = [AdvanceTime(dt_us=1)]
-        proposed.update(a for name, group in g.items() if name not in _PAIR_END for a in group)
-        self._raw, self._proposed = g, proposed
+        if not self._raw:
+            self._raw = self.model.candidates(s)
         return self._raw
+
+    @staticmethod
+    def _usual(s: State, a: Action) -> bool:
+        """Whether the correct protocol could take ``a`` (an end in the status its guard
+        asks for): the model lists every end of every pair for ``admit``, ``use_pair`` and
+        ``expire``, since a mutant may relax that conjunct; the others are tried last."""
+        if isinstance(a, Admit | UsePair | Expire):
+            p = s.pairs[a.pair]
+            st = p.status[p.end(a.node)]
+            if isinstance(a, Admit):
+                return st is _E.READY
+            return st is _E.POOLED if isinstance(a, UsePair) else st in LIVE
+        return True
 
     def _pool_of(self, s: State, a: Action) -> int | None:
         """The pool an action works for, if it names one (directly, by route or by pair)."""
@@ -252,7 +196,7 @@ class Steering:
             rank += 2  # not arrived yet
         if self.focus is not None and self._pool_of(s, a) not in (self.focus, None):
             rank += 1  # serves another pool
-        if a not in self._proposed:
+        if not self._usual(s, a):
             rank += 4  # an end the model does not propose (only a relaxed guard allows it)
         if isinstance(a, Admit) and a.pair in s.pairs:  # once both ends know the pair (this
             p = s.pairs[a.pair]  # leaves a moment to purify two fresh pairs first)

@@ -1,85 +1,48 @@
-"""Helpers every rule shares (spec §2.3): pair cost over time, cut-off, messages, bookkeeping.
+"""Helpers every rule shares (spec §2.4): pair cost over time, cut-off, messages, bookkeeping.
 
-:class:`ModelCore` binds a scenario (the constants) and optionally a mutant; the rules in
-``rules_*.py`` are functions of ``(model, state, action)`` built on these helpers, and
-:class:`pqms_model.model.transition.Model` dispatches to them.
+:class:`ModelCore` binds a scenario (the constants) and the protocol's choices
+(:class:`~pqms_model.protocol.settings.Protocol`: the correct protocol, or a mutant's); the rules
+in :mod:`pqms_model.model.rules` are functions of ``(model, state, action)`` built on these
+helpers, and :class:`pqms_model.model.transition.Model` dispatches to them, then retires the
+records nobody needs any more (:meth:`ModelCore.retire`), once per step.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, TypeVar
-
-from immutables import Map
+from dataclasses import replace
 
 from pqms_model.errors import NotEnabled
 from pqms_model.physics.cost import NNP_PER_NEPER, decay_cost_nnp
+from pqms_model.protocol.actions import ACTION_TYPES, Action, Crash, DropRoute
 from pqms_model.protocol.mutants import Mutant
 from pqms_model.protocol.scenario import Scenario
 from pqms_model.protocol.schedule import swappers
+from pqms_model.protocol.settings import CORRECT, Protocol
 from pqms_model.protocol.state import (
     LIVE,
     EndStatus,
     Message,
     MsgKind,
     Pair,
-    Route,
     State,
     initial_state,
-    live_ends,
 )
 
-__all__ = ["ModelCore", "replace", "set_end", "set_int", "swapper_of"]
+__all__ = ["ModelCore", "put", "set_end", "set_int", "swapper_of"]
 
 _E = EndStatus
 _HELD = (*LIVE, _E.INCOMING)  # a half that is or will be in memory
-_T = TypeVar("_T")
-_FIELDS: dict[type, tuple[str, ...]] = {}
-_NAMES: dict[type, frozenset[str]] = {}
-_SET = object.__setattr__
-
-
-def replace(obj: _T, /, **changes: Any) -> _T:
-    """``dataclasses.replace`` for the model's frozen records, three to five times as fast.
-
-    Performance only: the records have no ``__post_init__`` and every field is an init field,
-    so copying the fields is exactly what the generated ``__init__`` would do. The two records
-    a step copies most (``State``, ``Pair``) keep their fields in a ``__dict__``, copied in one
-    go; the others have slots, copied one by one.
-
-    >>> from pqms_model.protocol.state import initial_state
-    >>> s = initial_state(("earth",))
-    >>> replace(s, now_us=5) == dataclasses.replace(s, now_us=5)
-    True
-    >>> replace(s, now=5)
-    Traceback (most recent call last):
-    TypeError: State has no field(s) ['now']
-    """
-    cls = type(obj)
-    names = _FIELDS.get(cls)
-    if names is None:
-        if hasattr(cls, "__post_init__"):
-            return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
-        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-        _NAMES[cls] = frozenset(names)
-    new = cls.__new__(cls)
-    fields = getattr(obj, "__dict__", None)
-    if fields is not None:
-        # a copy of the record's own field dict becomes the new record's (a copy of a dict is
-        # faster than filling an empty one); a name that is no field adds an entry
-        new_fields = fields.copy()
-        new_fields.update(changes)
-        if len(new_fields) != len(fields):
-            raise TypeError(
-                f"{cls.__name__} has no field(s) {sorted(changes.keys() - fields.keys())}"
-            )
-        _SET(new, "__dict__", new_fields)
-        return new
-    if not changes.keys() <= _NAMES[cls]:
-        raise TypeError(f"{cls.__name__} has no field(s) {sorted(changes.keys() - _NAMES[cls])}")
-    for name in names:
-        _SET(new, name, changes[name] if name in changes else getattr(obj, name))
-    return new
+_NAMES_PAIRS: dict[type[Action], tuple[str, ...]] = {
+    cls: tuple(
+        f for f in ("pair", "left", "right", "keep", "sacrifice") if f in cls.__dataclass_fields__
+    )
+    for cls in ACTION_TYPES.values()
+}
+"""Per action class, its parameters that name a pair by id."""
+_NAMES_MESSAGE = frozenset(
+    cls for cls in ACTION_TYPES.values() if "msg" in cls.__dataclass_fields__
+)
+"""The action classes with a ``msg`` parameter (receive, deliver, delay_message)."""
 
 
 def set_end(t: tuple[EndStatus, EndStatus], i: int, v: EndStatus) -> tuple[EndStatus, EndStatus]:
@@ -91,6 +54,30 @@ def set_int(t: tuple[int, int], i: int, v: int) -> tuple[int, int]:
     return (v, t[1]) if i == 0 else (t[0], v)
 
 
+def put(s: State, *records: Pair) -> State:
+    """``s`` with the pair records written (each new, or replacing the record with its id), and
+    each node's ``memory_used`` moved by the change in its live halves: every rule writes pairs
+    through here, so a node's memory table follows the statuses of the halves it holds."""
+    pairs, used = s.pairs, s.memory_used
+    for p in records:
+        old = pairs.get(p.id)
+        for i in (0, 1):
+            was = old is not None and old.status[i] in LIVE
+            now = p.status[i] in LIVE
+            if was != now:
+                n = p.nodes[i]
+                used = used.set(n, used[n] + (1 if now else -1))
+        pairs = pairs.set(p.id, p)
+    return replace(s, pairs=pairs, memory_used=used)
+
+
+def swapper_of(s: State, route: int, seg: tuple[int, int]) -> str | None:
+    """The node the route's schedule lets swap segment ``seg`` (None: the root, end-to-end)."""
+    r = s.routes[route]
+    idx = swappers(len(r.path) - 1, r.schedule).get(seg)
+    return None if idx is None else r.path[idx]
+
+
 class ModelCore:
     """The protocol's constants and shared helpers; see
     :class:`pqms_model.model.transition.Model`."""
@@ -98,14 +85,12 @@ class ModelCore:
     def __init__(self, scenario: Scenario, mutant: Mutant | None = None) -> None:
         self.scenario = scenario
         self.mutant = mutant
+        self.protocol: Protocol = CORRECT if mutant is None else mutant.protocol
         self._coh = {n.name: n.coherence_us for n in scenario.nodes}
         self._cap = {n.name: n.memory_capacity for n in scenario.nodes}
-        # Performance only: deadline - stamp depends on the rest of the arguments alone.
+        # A memo of a function of the constants alone (deadline - stamp does not depend on the
+        # stamp): the same answers, computed once per distinct argument.
         self._deadline_after: dict[tuple[str, str, int, int, bool], int] = {}
-        # Performance only (retire): see there.
-        self._routes_seen: Map[int, Route] | None = None
-        self._dead_seen: list[int] = []
-        self._named_by: dict[int, tuple[bool, int]] = {}
 
     def init(self) -> State:
         """Init: time zero, no pairs, no messages, no routes, everything up."""
@@ -138,22 +123,21 @@ class ModelCore:
 
         Both ends compute it from what the herald / swap / purify message told them, so they
         agree without another message. Intermediate pairs get the fidelity bound only: past
-        it, no pair built from them could be used.
-
-        Every time below is ``stamp_us`` plus an offset that does not depend on ``stamp_us``
-        (the cost depends on ``t - stamp_us`` only), so the offset is computed once per
-        (nodes, cost, pool, kind) and remembered.
+        it, no pair built from them could be used. The cost depends on ``t - stamp_us`` only,
+        so the answer is ``stamp_us`` plus an offset of the other arguments.
         """
         key = (nodes[0], nodes[1], cost_nnp, pool, end_to_end)
         after = self._deadline_after.get(key)
         if after is None:
-            if len(self._deadline_after) > 100_000:  # bound the memory; misses only cost time
+            if len(self._deadline_after) > 100_000:  # bound the memo's size
                 self._deadline_after.clear()
             after = self._deadline_after[key] = self._deadline(*key[:2], cost_nnp, pool, end_to_end)
         return stamp_us + after
 
     def _deadline(self, n0: str, n1: str, cost_nnp: int, pool: int, end_to_end: bool) -> int:
-        """:meth:`deadline`'s offset from the stamp (its answer for a stamp at time 0)."""
+        """:meth:`deadline`'s offset from the stamp (its answer for a stamp at time 0): the
+        largest wait ``t`` (capped) with ``cost(t) <= margin``, -1 if none. ``cost`` is monotone
+        in ``t``, so a binary search finds it."""
         pl = self.scenario.pools[pool]
         margin = pl.threshold_nnp - self.transit_decay(pl.a, pl.b)
         t_a, t_b = self._coh[n0], self._coh[n1]
@@ -168,25 +152,13 @@ class ModelCore:
         else:  # one half's decay alone passes the margin by then: a finite search bound
             hi = (margin - cost_nnp) * min(t_a, t_b) // NNP_PER_NEPER + 1
         if t_a == t_b:
-            # Performance only (most meshes give every node the same coherence): with one
-            # coherence T, cost(t) <= margin  <=>  2 * ceil(t K / T) <= slack  <=>
-            # ceil(t K / T) <= slack // 2  <=>  t <= (slack // 2) * T // K, exactly (K: nnp
-            # per neper); cost is monotone, so the answer is that bound, or hi if it is higher.
+            # One coherence T at both ends: cost(t) <= margin  <=>  2 * ceil(t K / T) <= slack
+            # <=>  t <= (slack // 2) * T // K exactly (K: nnp per neper), capped at hi.
             return min(hi, (margin - cost_nnp) // 2 * t_a // NNP_PER_NEPER)
-        lo = 0
         if cost(hi) <= margin:
             return hi
-        # Performance only: narrow [lo, hi] before the search. The two rounded-up decays add
-        # between d = x * 1e9 * (1/t_a + 1/t_b) and d + 2 for a wait of x us, so every wait
-        # beyond x0 fails and x1 meets the margin; each narrowing is checked before it is used,
-        # and the search below still decides (cost is monotone: same answer, fewer steps).
-        slack, den = margin - cost_nnp, NNP_PER_NEPER * (t_a + t_b)
-        x0, x1 = slack * t_a * t_b // den, (slack - 2) * t_a * t_b // den
-        if lo < x0 + 1 < hi and cost(x0 + 1) > margin:
-            hi = x0 + 1
-        if lo < x1 < hi and cost(x1) <= margin:
-            lo = x1
-        while hi - lo > 1:  # cost is monotone in t: lo meets the margin, hi does not
+        lo = 0
+        while hi - lo > 1:  # lo meets the margin, hi does not
             mid = (lo + hi) // 2
             if cost(mid) <= margin:
                 lo = mid
@@ -204,7 +176,8 @@ class ModelCore:
         return p.deadline_us
 
     def free_memory(self, s: State, node: str) -> int:
-        return self._cap[node] - live_ends(s.pairs.values(), node)
+        """Memory qubits ``node`` has free: its capacity less its memory table's count."""
+        return self._cap[node] - s.memory_used[node]
 
     def believes_down(self, s: State, node: str, link: int) -> bool:
         """Whether ``node``'s (possibly stale) link-state view has ``link`` down."""
@@ -245,64 +218,51 @@ class ModelCore:
             p, status=set_end(p.status, i, _E.READY), known_us=set_int(p.known_us, i, now)
         )
 
-    def retire(self, s: State, ids: tuple[int, ...] | None) -> State:
-        """Drop pairs with no live end that no message names, and dropped routes no pair or
-        message names (this frees the maps only; no invariant reads retired records)."""
-        candidates = list(s.pairs) if ids is None else [i for i in ids if i in s.pairs]
-        pairs: Map[int, Pair] = s.pairs
-        # Performance only: look at the messages once, and only if some pair has no live end.
+    # --- retirement: once per step, after the rule ------------------------------------------
+
+    def retire(self, pre: State, a: Action, post: State) -> State:
+        """``post`` without the records step ``a`` left unneeded: a pair with no live or
+        incoming end that no message in flight names, and a dropped route that no pair and no
+        message names. Only records the step could have made unneeded are looked at: the pairs
+        the action or its message names (every pair after a crash or a reset, which touch a
+        node's every pair), and the routes of those records or the one dropped. Retiring only
+        frees the maps: no guard, and no invariant, can tell a retired record from an unneeded
+        one."""
+        cls = type(a)
+        msg = pre.messages.get(getattr(a, "msg")) if cls in _NAMES_MESSAGE else None  # noqa: B009
+        if cls is Crash or (msg is not None and msg.kind is MsgKind.RESET):
+            ids: list[int] = list(post.pairs)
+        else:
+            ids = [getattr(a, f) for f in _NAMES_PAIRS[cls]]
+            if msg is not None:
+                ids += (msg.pair, msg.new_pair)
+        if not ids and cls is not DropRoute and (msg is None or msg.kind is not MsgKind.ROUTE):
+            return post  # the step named no record that could have become unneeded
+        pairs, routes = post.pairs, set()
         idle = [
             pid
-            for pid in candidates
-            if pairs[pid].status[0] not in _HELD and pairs[pid].status[1] not in _HELD
+            for pid in dict.fromkeys(ids)
+            if pid in pairs and not any(st in _HELD for st in pairs[pid].status)
         ]
-        msgs = list(s.messages.values()) if idle or ids is None else []
         if idle:
-            named = {m.pair for m in msgs} | {m.new_pair for m in msgs}
+            named = {m.pair for m in post.messages.values()}
+            named |= {m.new_pair for m in post.messages.values()}
             for pid in idle:
                 if pid not in named:
+                    routes.add(pairs[pid].route)
                     pairs = pairs.delete(pid)
-        routes = s.routes
-        # Performance only: the dropped routes of the last routes map seen (maps are immutable:
-        # the same map has the same dropped routes), and per dropped route the last record
-        # found naming it (if it still does, the route is named: no search for it).
-        if routes is not self._routes_seen:
-            self._routes_seen = routes
-            self._dead_seen = [r.id for r in routes.values() if not r.active]
-        dead = self._dead_seen
+        if msg is not None and msg.kind is MsgKind.ROUTE:
+            routes.add(msg.route)
+        if isinstance(a, DropRoute):
+            routes.add(a.route)
+        dead = [rid for rid in sorted(routes) if rid in post.routes and not post.routes[rid].active]
+        kept = post.routes
         if dead:
-            named_by = self._named_by
-            unused = set()
+            named_routes = {m.route for m in post.messages.values()}
+            named_routes |= {p.route for p in pairs.values()}
             for rid in dead:
-                w = named_by.get(rid)
-                rec = None if w is None else (s.messages if w[0] else pairs).get(w[1])
-                if rec is None or rec.route != rid:
-                    unused.add(rid)
-            if unused:  # stop looking once every one is named
-                for m in msgs or s.messages.values():
-                    if m.route in unused:
-                        named_by[m.route] = (True, m.id)
-                        unused.discard(m.route)
-                        if not unused:
-                            break
-                else:
-                    for p in pairs.values():
-                        if p.route in unused:
-                            named_by[p.route] = (False, p.id)
-                            unused.discard(p.route)
-                            if not unused:
-                                break
-            for rid in dead:
-                if rid in unused:
-                    routes = routes.delete(rid)
-                    named_by.pop(rid, None)
-        if pairs is s.pairs and routes is s.routes:
-            return s  # nothing retired (performance only: the same value)
-        return replace(s, pairs=pairs, routes=routes)
-
-
-def swapper_of(s: State, route: int, seg: tuple[int, int]) -> str | None:
-    """The node the route's schedule lets swap segment ``seg`` (None: the root, end-to-end)."""
-    r = s.routes[route]
-    idx = swappers(len(r.path) - 1, r.schedule).get(seg)
-    return None if idx is None else r.path[idx]
+                if rid not in named_routes:
+                    kept = kept.delete(rid)
+        if pairs is post.pairs and kept is post.routes:
+            return post
+        return replace(post, pairs=pairs, routes=kept)

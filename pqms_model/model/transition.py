@@ -23,13 +23,11 @@ pqms_model.errors.NotEnabled: admit is not enabled: earth's half of pair 3 is pe
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import networkx as nx
-
 from pqms_model.errors import NotEnabled
+from pqms_model.model.candidates import candidates, route_paths
 from pqms_model.model.core import ModelCore
 from pqms_model.model.rules import environment as env
 from pqms_model.model.rules import pairs as rp
@@ -57,15 +55,13 @@ from pqms_model.protocol.actions import (
 )
 from pqms_model.protocol.mutants import Mutant
 from pqms_model.protocol.scenario import Scenario
-from pqms_model.protocol.state import LIVE, EndStatus, MsgKind, Schedule, State
+from pqms_model.protocol.state import State
 
-__all__ = ["MAX_ADVANCE_US", "ROUTE_CHOICES", "Model"]
+__all__ = ["MAX_ADVANCE_US", "RULES", "Model"]
 
 MAX_ADVANCE_US = env.MAX_ADVANCE_US
-ROUTE_CHOICES = 3
-"""Candidate paths per pool offered by :meth:`Model.candidates` (k shortest by light time)."""
 
-_HANDLERS: dict[type[Action], Callable[[Any, State, Any], State]] = {
+RULES: dict[type[Action], Callable[[Any, State, Any], State]] = {
     ChooseRoute: rr.choose_route,
     DropRoute: rr.drop_route,
     GenerateLink: rp.generate_link,
@@ -83,6 +79,7 @@ _HANDLERS: dict[type[Action], Callable[[Any, State, Any], State]] = {
     Recover: env.recover,
     DelayMessage: env.delay_message,
 }
+"""The dispatch table: each action's rule (guard, then effect)."""
 
 
 class Model(ModelCore):
@@ -90,65 +87,28 @@ class Model(ModelCore):
 
     def __init__(self, scenario: Scenario, mutant: Mutant | None = None) -> None:
         super().__init__(scenario, mutant)
-        self.route_paths: dict[int, list[tuple[str, ...]]] = {}
-        for pl in scenario.pools:
-            gen = nx.shortest_simple_paths(scenario.graph, pl.a, pl.b, weight="light_us")
-            self.route_paths[pl.index] = [tuple(p) for p in itertools.islice(gen, ROUTE_CHOICES)]
+        self.route_paths = route_paths(scenario)
 
     def step(self, s: State, a: Action) -> State:
-        """Apply action ``a`` to state ``s``: guard, then effect. Raises NotEnabled."""
-        handler = _HANDLERS.get(type(a))
-        if handler is None:
+        """Apply action ``a`` to state ``s``: its rule (guard, then effect), then retirement of
+        what the step left unneeded (:meth:`~ModelCore.retire`). Raises NotEnabled. A function
+        of ``(s, a)`` alone: no driver's history changes the answer."""
+        rule = RULES.get(type(a))
+        if rule is None:
             raise NotEnabled(getattr(a, "name", type(a).__name__), "not a pqms action")
-        return handler(self, s, a)
+        return self.retire(s, a, rule(self, s, a))
+
+    def candidates(self, s: State) -> dict[str, list[Action]]:
+        """Per action name, the actions worth trying in ``s`` (a superset of the enabled ones:
+        :func:`pqms_model.model.candidates.candidates`)."""
+        return candidates(self.scenario, self.route_paths, s)
 
     def enabled(self, s: State) -> Iterator[Action]:
-        """Every enabled candidate (see :meth:`candidates`)."""
-        for cand in self.candidates(s):
-            try:
-                self.step(s, cand)
-            except NotEnabled:
-                continue
-            yield cand
-
-    def candidates(self, s: State) -> Iterator[Action]:
-        """Actions with finite parameters worth trying in ``s`` (a superset of the enabled
-        ones among them): routes from the k shortest paths, one order per unordered swap and
-        purification. ``advance_time`` and ``delay_message`` take free integers: the driver
-        picks those."""
-        sc = self.scenario
-        for pool, paths in self.route_paths.items():
-            for path in paths:
-                for sched in Schedule:
-                    if len(path) > 3 or sched is Schedule.SEQUENTIAL:
-                        yield ChooseRoute(pool, path, sched)
-        for r in s.routes.values():
-            if r.active:
-                yield DropRoute(r.id)
-                for hop in range(len(r.path) - 1):
-                    yield GenerateLink(r.id, hop)
-        for msg in s.messages.values():
-            if msg.arrive_us <= s.now_us:
-                yield Deliver(msg.id) if msg.kind is MsgKind.BITS else Receive(msg.id)
-        pairs = list(s.pairs.values())
-        for p in pairs:
-            for i in (0, 1):
-                n = p.nodes[i]
-                if p.status[i] is EndStatus.READY:
-                    yield Admit(p.id, n)
-                if p.status[i] is EndStatus.POOLED:
-                    yield UsePair(p.id, n)
-                if p.status[i] in LIVE:
-                    yield Expire(p.id, n)
-        for left, right in itertools.combinations(pairs, 2):
-            if left.route != right.route:
-                continue
-            for n in set(left.nodes) & set(right.nodes):
-                yield Swap(left.id, right.id, n)
-            if left.swapper is None and right.swapper is None:
-                yield Purify(left.id, right.id, True)
-                yield Purify(left.id, right.id, False)
-        for ln in sc.links:
-            yield LinkUp(ln.index) if ln.index in s.links_down else LinkDown(ln.index)
-        for node in sc.node_names:
-            yield Recover(node) if node in s.nodes_down else Crash(node)
+        """Every enabled candidate, in the order of :meth:`candidates`."""
+        for group in self.candidates(s).values():
+            for a in group:
+                try:
+                    self.step(s, a)
+                except NotEnabled:
+                    continue
+                yield a

@@ -1,9 +1,9 @@
 """The state of the mesh (spec §2, "State"): declared here once, grouped by owner.
 
 Every record is a frozen dataclass; collections that grow are persistent maps
-(``immutables.Map``, a hash-array mapped trie in C) so that a step copies only what it
-changes. Fields marked *ghost* exist for the invariants and proofs only: no protocol guard
-reads them.
+(``immutables.Map``) so that a step copies only what it changes. Fields marked *ghost* are the
+protocol's own record of what happened, kept for reports and the proofs: no guard reads them,
+and no invariant trusts them (the invariants read the observer's history, spec §5).
 
 >>> s = initial_state(("earth", "moon"))
 >>> s.now_us, len(s.pairs), s.epoch["earth"]
@@ -52,8 +52,7 @@ class EndStatus(enum.Enum):
 
 
 LIVE = (EndStatus.PENDING, EndStatus.READY, EndStatus.POOLED)
-"""End statuses that occupy a memory qubit. A tuple, not a set: ``in`` then compares identities
-in C, where a set would call ``Enum.__hash__`` (Python) on every test."""
+"""End statuses that occupy a memory qubit."""
 
 
 class MsgKind(enum.Enum):
@@ -86,7 +85,7 @@ class Outcome(enum.Enum):
     FAILED_STALE = "failed_stale"  # reported failure: fidelity at correction below threshold
 
 
-@dataclass(frozen=True)  # no slots: core.replace copies a __dict__ in one go
+@dataclass(frozen=True, slots=True)
 class Pair:
     """One entangled pair; index 0 and 1 are its two ends.
 
@@ -171,7 +170,7 @@ class Delivery:
     half_lost: bool  # ghost truth: the receiver's half was gone (crash or discard)
 
 
-@dataclass(frozen=True)  # no slots: core.replace copies a __dict__ in one go
+@dataclass(frozen=True, slots=True)
 class State:
     """The whole mesh at one instant."""
 
@@ -184,6 +183,7 @@ class State:
     view: Map[str, Map[int, int]]  # per node: latest link_seq it has heard of, per link
     routes: Map[int, Route]  # routes in use (active, or with pairs still on them)
     nodes_down: frozenset[str]  # crashed nodes, not yet recovered
+    memory_used: Map[str, int]  # per node: memory qubits in use (live halves held there)
     epoch: Map[str, int]  # crash count per node
     heard_epoch: Map[str, Map[str, int]]  # per node: newest epoch it heard of each other node
     last_delivery: Delivery | None  # ghost: the latest use that ended at a receiver
@@ -215,6 +215,7 @@ def initial_state(nodes: Iterable[str]) -> State:
         view=Map({n: Map() for n in names}),
         routes=Map(),
         nodes_down=frozenset(),
+        memory_used=Map({n: 0 for n in names}),
         epoch=Map({n: 0 for n in names}),
         heard_epoch=Map({n: Map() for n in names}),
         last_delivery=None,

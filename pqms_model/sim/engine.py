@@ -77,20 +77,6 @@ class SimulationViolation(PqmsError):
         super().__init__(f"step {len(actions)} ({actions[-1]!r}) violates {violation}")
 
 
-class _IndexedModel(Model):
-    """The model, answering ``free_memory`` for the one state the simulator's occupancy counts
-    describe from those counts (the same value: ``check=True`` compares them every step)."""
-
-    def __init__(self, scenario: Scenario, mutant: Mutant | None, index: PairIndex) -> None:
-        super().__init__(scenario, mutant)
-        self.index, self.indexed = index, self.init()
-
-    def free_memory(self, s: State, node: str) -> int:
-        if s is self.indexed:
-            return self._cap[node] - self.index.occ[node]
-        return super().free_memory(s, node)
-
-
 class Engine(abc.ABC):
     """One run of one mode on one scenario: the event loop (reactions: :meth:`_settle`).
 
@@ -110,8 +96,8 @@ class Engine(abc.ABC):
         self.cfg = cfg = config or PolicyConfig()
         self.seed, self.check, self.progress = seed, check, progress
         self.index = PairIndex(sc)
-        self.model = _IndexedModel(sc, mutant, self.index)
-        self.state: State = self.model.indexed
+        self.model = Model(sc, mutant)
+        self.state: State = self.model.init()
         self.router = Router(sc, cfg.k_paths, cfg.schedule)
         self.metrics = Metrics.empty(sc)
         self.actions: list[Action] = []  # recorded when checking (the counterexample trace)
@@ -291,12 +277,11 @@ class Engine(abc.ABC):
 
     def _step(self, a: Action) -> bool:
         old = self.state
-        self.model.indexed = old
         try:
             new = self.model.step(old, a)
         except NotEnabled:
             return False
-        self.state = self.model.indexed = new
+        self.state = new
         self.metrics.events += 1
         if self.check:
             self.actions.append(a)

@@ -49,21 +49,8 @@ __all__ = [
     "replay_file",
 ]
 
-STATE_VARS = [
-    "now_us",
-    "next_id",
-    "pairs",
-    "messages",
-    "links_down",
-    "link_seq",
-    "view",
-    "routes",
-    "nodes_down",
-    "epoch",
-    "heard_epoch",
-    "last_delivery",
-    "deliveries",
-]
+STATE_VARS = [f.name for f in fields(State)]
+"""The state variables an ITF trace records: every field of :class:`State`, in its order."""
 _SAFE = 2**53 - 1
 
 

@@ -17,7 +17,7 @@ import z3
 from pqms_model.proofs.encoding.codes import KIND, NONE, OUTCOME, SCHED, STATUS
 from pqms_model.proofs.encoding.consts import Consts
 from pqms_model.proofs.encoding.state import FIELDS, PAIR_FIELDS, SymState
-from pqms_model.protocol.state import State, live_ends
+from pqms_model.protocol.state import State
 
 __all__ = ["Abstract", "alpha", "concrete"]
 
@@ -41,7 +41,7 @@ def alpha(c: Consts, s: State) -> Abstract:
         })  # fmt: skip
     v["ndown"] = {n: c.names[n] in s.nodes_down for n in nodes}
     v["epoch"] = {n: s.epoch[c.names[n]] for n in nodes}
-    v["live"] = {n: live_ends(s.pairs.values(), c.names[n]) for n in nodes}
+    v["memory_used"] = {n: s.memory_used[c.names[n]] for n in nodes}
     v["ldown"] = {li: li in s.links_down for li in links}
     v["lseq"] = {li: s.link_seq.get(li, 0) for li in links}
     v["view"] = {n: {li: s.view[c.names[n]].get(li, 0) for li in links} for n in nodes}

@@ -21,6 +21,7 @@ from pqms_model.proofs.encoding.consts import Consts
 from pqms_model.proofs.encoding.state import SymState
 from pqms_model.protocol.actions import Action, ChooseRoute
 from pqms_model.protocol.mutants import Mutant
+from pqms_model.protocol.settings import CORRECT, Protocol
 
 __all__ = [
     "Ctx",
@@ -129,6 +130,7 @@ class Ctx:
         self, c: Consts, tag: str, mutant: Mutant | None, exact_ids: list[int] | None = None
     ) -> None:
         self.c, self.tag, self.mutant, self.exact_ids = c, tag, mutant, exact_ids
+        self.protocol: Protocol = CORRECT if mutant is None else mutant.protocol
         self.side: list[Any] = []
         self.aux: list[Any] = []
         self._n = 0

@@ -74,7 +74,7 @@ def enc_crash(s: SymState, a: Params, ctx: Ctx) -> Effect:
 
     ups = {
         "p_s0": lost(0), "p_s1": lost(1), "ndown": z3.Store(s["ndown"], node, True),
-        "live": z3.Store(s["live"], node, 0),
+        "memory_used": z3.Store(s["memory_used"], node, 0),
     }  # fmt: skip
     return Effect([up(s, node)], s.set(ups))
 

@@ -27,7 +27,6 @@ from pqms_model.proofs.encoding.core import (
     set_pair,
 )
 from pqms_model.proofs.encoding.state import SymState
-from pqms_model.protocol.mutants import Mutant
 from pqms_model.protocol.state import EndStatus, MsgKind
 
 __all__ = ["enc_generate_link", "enc_receive", "up"]
@@ -62,8 +61,8 @@ def enc_generate_link(s: SymState, a: Params, ctx: Ctx) -> Effect:
         s.known(u, r),
         s.known(v, r),
     ]
-    if ctx.mutant is not Mutant.OVERCOMMIT_MEMORY:
-        guard += [s.at("live", n) <= c.cap(n) - 1 for n in (u, v)]
+    if ctx.protocol.generation_needs_free_memory:
+        guard += [s.at("memory_used", n) <= c.cap(n) - 1 for n in (u, v)]
     pid, pool = s["next_id"], s.r("pool", r)
     swapper = lookup_swapper(s, r, hop, hop + 1)
     delta = z3.If(swapper == NONE, c.gen_delta(u, v, pool), c.gen_delta_mid(u, v, pool))
@@ -73,7 +72,7 @@ def enc_generate_link(s: SymState, a: Params, ctx: Ctx) -> Effect:
         swapper=swapper, cost=c.gen_cost(u, v), stamp=now,
         deadline=now + delta, k0=NONE, k1=now, cn0=v, ct0=now, cn1=v, ct1=now, consumed=0,
     )  # fmt: skip
-    post = add_at(add_at(post, "live", u, 1), "live", v, 1)
+    post = add_at(add_at(post, "memory_used", u, 1), "memory_used", v, 1)
     post = post.set({"next_id": pid + 3})
     post, mid = send(post, MsgKind.HERALD, v, u, pair=pid)
     return Effect(guard, post, pairs=[pid], routes=[r], new_msgs=[mid])
@@ -109,7 +108,7 @@ def enc_receive(s: SymState, a: Params, ctx: Ctx) -> Effect:
     far = s.pe("n", 1 - i, new)
     stale = z3.And(s.pe("e", 1 - i, new) < s.heard(dst, far), s.p("swapper", new) != far)
     dropped = set_end(set_end(base, pid, "s", k, S_[_E.DISCARDED]), new, "s", i, S_[_E.DISCARDED])
-    dropped = add_at(dropped, "live", dst, -1)
+    dropped = add_at(dropped, "memory_used", dst, -1)
     on_swap = merge(
         incoming,
         merge(
@@ -122,7 +121,7 @@ def enc_receive(s: SymState, a: Params, ctx: Ctx) -> Effect:
     # PURIFY_RESULT and HERALD: a pending end learns (or, on a failed round, is discarded)
     j = end_of(s, pid, dst)
     pending = s.pe("s", j, pid) == S_[_E.PENDING]
-    failed = add_at(set_end(base, pid, "s", j, S_[_E.DISCARDED]), "live", dst, -1)
+    failed = add_at(set_end(base, pid, "s", j, S_[_E.DISCARDED]), "memory_used", dst, -1)
     on_purify = merge(pending, merge(s.m("ok", mid), learn(base, pid, j), failed), base)
     on_herald = merge(pending, learn(base, pid, j), base)
     post = on_herald
@@ -160,8 +159,8 @@ def _reset(s: SymState, src: Any, dst: Any, epoch: Any, ctx: Ctx) -> SymState:
                             for p in ctx.exact_ids for i in (0, 1)] or [z3.IntVal(0)])  # fmt: skip
     else:  # unbounded pairs: a cardinality, bounded by the counter (an over-approximation)
         gone = ctx.fresh("discarded")
-        ctx.side.append(z3.And(gone >= 0, gone <= s.at("live", dst)))
+        ctx.side.append(z3.And(gone >= 0, gone <= s.at("memory_used", dst)))
     row = z3.Select(s["heard"], dst)
     newer = z3.Store(row, src, z3.If(s.heard(dst, src) < epoch, epoch, s.heard(dst, src)))
     ups["heard"] = z3.Store(s["heard"], dst, newer)
-    return add_at(s.set(ups), "live", dst, -gone)
+    return add_at(s.set(ups), "memory_used", dst, -gone)

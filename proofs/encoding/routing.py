@@ -16,7 +16,6 @@ from pqms_model.proofs.encoding.codes import NONE
 from pqms_model.proofs.encoding.core import Ctx, Effect, Params, add_at, merge, send
 from pqms_model.proofs.encoding.pairs import up
 from pqms_model.proofs.encoding.state import SymState
-from pqms_model.protocol.mutants import Mutant
 from pqms_model.protocol.state import MsgKind
 
 __all__ = ["enc_choose_route", "enc_drop_route"]
@@ -34,7 +33,7 @@ def enc_choose_route(s: SymState, a: Params, ctx: Ctx) -> Effect:
     for k in range(c.N - 1):
         link = c.link(path[k], path[k + 1])
         guard.append(z3.Implies(k + 1 < n, link != NONE))
-        if ctx.mutant is not Mutant.ROUTE_THROUGH_DOWN:
+        if ctx.protocol.route_avoids_believed_down:
             guard.append(z3.Implies(k + 1 < n, s.view(sender, link) % 2 == 0))
     guard.append(s.at("nroutes", pool) < c.max_routes)
     rid, now = s["next_id"], s["now"]

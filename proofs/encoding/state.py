@@ -3,8 +3,8 @@
 Every collection is a Z3 array: pairs, messages and routes from id (Int) to value, with
 ``p_ex`` / ``m_ex`` / ``r_ex`` saying whether an id holds a pair, a message in flight, a route;
 per-node, per-link and per-pool values from their index. Two ghost counters make counting
-first-order: ``live[n]`` (memory qubits occupied at node n) and ``nroutes[p]`` (active routes of
-pool p); conformance checks them against the model's counts.
+first-order: ``memory_used[n]`` (memory qubits occupied at node n, as the model's) and
+``nroutes[p]`` (active routes of pool p); conformance checks them against the model's counts.
 
 Without loss of generality the encoding never *retires* a pair or route (the model drops records
 nobody names any more, to free its maps): every invariant is universal over pairs and routes and
@@ -64,7 +64,7 @@ _BOOLS = {"ndown", "ldown", "p_ex", "m_ex", "m_ok", "r_ex", "r_active"}
 _NESTED = {"view": _I, "heard": _I, "r_path": _I, "r_known": _B, "r_bdown": _B}  # arrays of arrays
 
 FIELDS: tuple[str, ...] = (
-    *_SCALARS, "ndown", "epoch", "live", "ldown", "lseq", "view", "heard", "nroutes",
+    *_SCALARS, "ndown", "epoch", "memory_used", "ldown", "lseq", "view", "heard", "nroutes",
     *(f"p_{f}" for f in PAIR_FIELDS), *(f"m_{f}" for f in MSG_FIELDS),
     *(f"r_{f}" for f in ROUTE_FIELDS),
 )  # fmt: skip

@@ -25,7 +25,6 @@ from pqms_model.proofs.encoding.core import (
 )
 from pqms_model.proofs.encoding.pairs import up
 from pqms_model.proofs.encoding.state import SymState
-from pqms_model.protocol.mutants import Mutant
 from pqms_model.protocol.state import EndStatus, MsgKind
 
 __all__ = ["enc_purify", "enc_swap"]
@@ -44,7 +43,7 @@ def enc_swap(s: SymState, a: Params, ctx: Ctx) -> Effect:
             s.pe("s", i, p) == S_[_E.READY],
             t <= s.p("deadline", p),
         ]
-        if ctx.mutant is not Mutant.DOUBLE_SWAP:
+        if ctx.protocol.swap_only_at_scheduled_node:
             guard.append(s.p("swapper", p) == node)
     guard.append(s.p("route", left) == s.p("route", right))
     seg_l = z3.If(il == 0, s.p("j", left), s.p("i", left))  # segment index of the far end
@@ -60,7 +59,7 @@ def enc_swap(s: SymState, a: Params, ctx: Ctx) -> Effect:
     news, known = [], []
     for p, i in ((a_id, ia), (b_id, ib)):
         st = s.pe("s", 1 - i, p)
-        if ctx.mutant is Mutant.SWAP_NO_WAIT:
+        if not ctx.protocol.far_ends_wait_for_swap_notice:
             news.append(z3.If(is_live(st), S_[_E.READY], st))
             known.append(z3.If(is_live(st), t, NONE))
         else:
@@ -81,10 +80,10 @@ def enc_swap(s: SymState, a: Params, ctx: Ctx) -> Effect:
     for p, i in ((a_id, ia), (b_id, ib)):
         post = set_end(post, p, "s", i, S_[_E.SWAPPED])
         post = set_pair(post, p, consumed=post.p("consumed", p) + 1)
-        if ctx.mutant is Mutant.SWAP_NO_WAIT:
+        if not ctx.protocol.far_ends_wait_for_swap_notice:
             far = post.pe("s", 1 - i, p)
             post = set_end(post, p, "s", 1 - i, z3.If(is_live(far), S_[_E.MERGED], far))
-    post = add_at(post, "live", node, -2)
+    post = add_at(post, "memory_used", node, -2)
     post = post.set({"next_id": pid + 1})
     post, m1 = send(post, MsgKind.SWAP_DONE, node, xa, pair=a_id, new=pid)
     post, m2 = send(post, MsgKind.SWAP_DONE, node, yb, pair=b_id, new=pid)
@@ -113,7 +112,9 @@ def enc_purify(s: SymState, a: Params, ctx: Ctx) -> Effect:
     post = set_pair(
         post, sac, s0=S_[_E.CONSUMED], s1=S_[_E.CONSUMED], consumed=s.p("consumed", sac) + 1
     )
-    post = add_at(add_at(post, "live", s.p("n0", sac), -1), "live", s.p("n1", sac), -1)
+    post = add_at(
+        add_at(post, "memory_used", s.p("n0", sac), -1), "memory_used", s.p("n1", sac), -1
+    )
     post, m1 = send(post, MsgKind.PURIFY_RESULT, n0, n1, pair=keep, ok=a.success)
     post, m2 = send(post, MsgKind.PURIFY_RESULT, n1, n0, pair=keep, ok=a.success)
     return Effect(guard, post, pairs=[keep, sac], new_msgs=[m1, m2])

@@ -24,7 +24,7 @@ from pqms_model.proofs.encoding.core import (
 )
 from pqms_model.proofs.encoding.pairs import up
 from pqms_model.proofs.encoding.state import SymState
-from pqms_model.protocol.mutants import Mutant
+from pqms_model.protocol.settings import Expiry, SenderCheck, Senders
 from pqms_model.protocol.state import EndStatus, MsgKind, Outcome
 
 __all__ = ["enc_admit", "enc_deliver", "enc_expire", "enc_use_pair"]
@@ -42,7 +42,7 @@ def enc_admit(s: SymState, a: Params, ctx: Ctx) -> Effect:
     i = end_of(s, p, node)
     st = s.pe("s", i, p)
     ok = st == S_[_E.READY]
-    if ctx.mutant is Mutant.EARLY_ADMIT:
+    if not ctx.protocol.admit_only_known_ready:
         ok = z3.Or(ok, st == S_[_E.PENDING])
     guard = [
         up(s, node), s.p("ex", p), _has_end(s, p, node), ok, s.p("swapper", p) == NONE,
@@ -63,11 +63,11 @@ def enc_expire(s: SymState, a: Params, ctx: Ctx) -> Effect:
     receiver_waits = z3.And(s.p("swapper", p) == NONE, node == c.pool_b(pool))
     until = s.p("deadline", p) + z3.If(receiver_waits, c.light(c.pool_a(pool), node), 0)
     due = z3.And(is_live(st), now > until)  # Model.expiry_us
-    if ctx.mutant is Mutant.ONE_SIDED_EXPIRY:  # the planted bug: a local decision at any time
+    if ctx.protocol.expiry is Expiry.LOCAL_ANY_TIME:  # a local decision at any time
         due = z3.Or(st == S_[_E.POOLED], due)
     guard = [up(s, node), s.p("ex", p), _has_end(s, p, node), due]
     post = set_end(s, p, "s", i, S_[_E.DISCARDED])
-    post = add_at(post, "live", node, z3.If(is_live(st), -1, 0))
+    post = add_at(post, "memory_used", node, z3.If(is_live(st), -1, 0))
     return Effect(guard, post, pairs=[p])
 
 
@@ -78,20 +78,20 @@ def enc_use_pair(s: SymState, a: Params, ctx: Ctx) -> Effect:
     receiver, th = s.pe("n", 1 - i, p), c.threshold(pool)
     cost = ctx.cost_at(s, p, t)
     guard = [up(s, node), s.p("ex", p), _has_end(s, p, node), s.pe("s", i, p) == S_[_E.POOLED]]
-    if ctx.mutant is not Mutant.BOTH_ENDS_SEND:
+    if ctx.protocol.senders is Senders.POOL_SENDER:
         guard.append(node == c.pool_a(pool))
-    if ctx.mutant is Mutant.THRESHOLD_AT_SEND:
+    if ctx.protocol.sender_check is SenderCheck.AT_SEND:
         guard.append(cost <= th)
-    elif ctx.mutant is not Mutant.NO_THRESHOLD:
+    elif ctx.protocol.sender_check is SenderCheck.PREDICTED_AT_CORRECTION:
         predicted = cost + c.transit(node, receiver)
         guard += [t <= s.p("deadline", p), predicted <= th]
-    reuse = ctx.mutant is Mutant.REUSE_AFTER_USE
+    reuse = not ctx.protocol.use_spends_the_half
     post = set_end(s, p, "s", i, S_[_E.POOLED] if reuse else S_[_E.SENT])
     post = post.set({"p_consumed": z3.Store(post["p_consumed"], p, s.p("consumed", p) + 1)})
     if not reuse:
-        post = add_at(post, "live", node, -1)
+        post = add_at(post, "memory_used", node, -1)
     post, mid = send(post, MsgKind.BITS, node, receiver, pair=p, cost=cost)
-    if ctx.mutant is Mutant.INSTANT_EFFECT:  # "augenblicklich": the bits need no transit
+    if not ctx.protocol.bits_travel:  # "augenblicklich": the bits need no transit
         post = post.set({"m_arrive": z3.Store(post["m_arrive"], mid, t)})
     return Effect(guard, post, pairs=[p], new_msgs=[mid])
 
@@ -109,9 +109,9 @@ def enc_deliver(s: SymState, a: Params, ctx: Ctx) -> Effect:
     lost = z3.Not(is_live(st))
     cost = s.m("cost", mid) + ctx.decay(t - s.m("sent", mid), dst)
     stale = cost > th
-    if ctx.mutant in (Mutant.THRESHOLD_AT_SEND, Mutant.NO_THRESHOLD):
+    if not ctx.protocol.receiver_checks_threshold:
         stale = z3.BoolVal(False)
-    lost_fails = z3.BoolVal(ctx.mutant is not Mutant.CRASH_SILENT)
+    lost_fails = z3.BoolVal(ctx.protocol.lost_half_reported)
     outcome = z3.If(
         z3.And(lost, lost_fails),
         OUTCOME[Outcome.FAILED_LOST],
@@ -127,5 +127,5 @@ def enc_deliver(s: SymState, a: Params, ctx: Ctx) -> Effect:
     )  # fmt: skip
     new_st = z3.If(outcome == OUTCOME[Outcome.DELIVERED], S_[_E.RECEIVED], S_[_E.DISCARDED])
     post = set_end(post, p, "s", i, z3.If(lost, st, new_st))
-    post = add_at(post, "live", dst, z3.If(lost, 0, -1))
+    post = add_at(post, "memory_used", dst, z3.If(lost, 0, -1))
     return Effect(guard, post, pairs=[p], msgs=[mid])

@@ -169,10 +169,16 @@ def test_mutants_lists_every_variant(capsys: pytest.CaptureFixture[str]) -> None
     assert code == 0
     rows = json.loads(out)
     assert [r["name"] for r in rows] == list(Mutant.keys())
-    assert all(set(r) == {"name", "description", "breaks"} and r["breaks"] for r in rows)
+    assert all(set(r) == {"name", "description", "breaks", "protocol"} for r in rows)
+    assert all(r["breaks"] and r["protocol"] for r in rows)  # each changes some choice
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["instant-effect"]["protocol"] == {
+        "bits_travel": {"correct": True, "mutant": False}
+    }
     code, out, _ = _run(capsys, "mutants")
     assert code == 0
-    assert all(m.key in out for m in Mutant) and out.splitlines()[0].startswith("mutant")
+    assert all(m.key in out for m in Mutant)
+    assert "    bits_travel: True -> False" in out.splitlines()
 
 
 def test_engines_that_disagree_give_no_verdict_not_bad_input(

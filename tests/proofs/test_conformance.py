@@ -39,7 +39,7 @@ CONSTS = Consts(MODEL)
 
 def _rejected(s: State, rng: random.Random) -> Action | None:
     """A candidate action the model rejects in ``s`` (if the draw finds one)."""
-    cands = list(MODEL.candidates(s))
+    cands = [a for group in MODEL.candidates(s).values() for a in group]
     rng.shuffle(cands)
     for a in cands[:8]:
         try:

@@ -25,7 +25,7 @@ def test_action_catalogue() -> None:
 def test_enabled_at_init() -> None:
     m = Model(SCENARIO)
     names = sorted({a.name for a in m.enabled(m.init())})
-    assert names == ["choose_route", "crash", "link_down"]
+    assert names == ["advance_time", "choose_route", "crash", "link_down"]
     routes = [a for a in m.enabled(m.init()) if isinstance(a, ChooseRoute)]
     assert {a.pool for a in routes} == {0, 1, 2}
 

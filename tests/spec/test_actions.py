@@ -57,7 +57,7 @@ def test_action_sections_match_action_types() -> None:
 
 
 def test_action_model_names_resolve_to_the_dispatched_rules() -> None:
-    handlers = model._HANDLERS  # what Model.step dispatches to
+    handlers = model.RULES  # what Model.step dispatches to
     for name, row in action_rows().items():
         dotted = first_name(row[2])
         assert resolve(dotted) is handlers[ACTION_TYPES[name]], f"{name}: {dotted}"

@@ -5,8 +5,10 @@ These are not protocol steps: the protocol must stay safe whatever they do.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pqms_model.errors import NotEnabled
-from pqms_model.model.core import ModelCore, replace, set_end
+from pqms_model.model.core import ModelCore, put, set_end
 from pqms_model.protocol.actions import AdvanceTime, Crash, DelayMessage, LinkDown, LinkUp, Recover
 from pqms_model.protocol.state import LIVE, EndStatus, MsgKind, State
 
@@ -69,12 +71,11 @@ def crash(m: ModelCore, s: State, a: Crash) -> State:
     """Every qubit in the node's memory is lost (classical state, e.g. its link-state view
     and routes, survives: it is kept in stable storage)."""
     m.up(s, a.node, a.name)
-    pairs = s.pairs
     for p, i in list(s.pairs_at(a.node)):
-        q = pairs[p.id]
+        q = s.pairs[p.id]
         if q.status[i] in LIVE or q.status[i] is EndStatus.INCOMING:
-            pairs = pairs.set(p.id, replace(q, status=set_end(q.status, i, EndStatus.LOST)))
-    return replace(s, nodes_down=s.nodes_down | {a.node}, pairs=pairs)
+            s = put(s, replace(q, status=set_end(q.status, i, EndStatus.LOST)))
+    return replace(s, nodes_down=s.nodes_down | {a.node})
 
 
 def recover(m: ModelCore, s: State, a: Recover) -> State:

@@ -5,15 +5,16 @@ Each is guard first (``NotEnabled`` names the failed conjunct), then effect.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pqms_model.errors import NotEnabled
-from pqms_model.model.core import ModelCore, replace, set_end, swapper_of
+from pqms_model.model.core import ModelCore, put, set_end, swapper_of
 from pqms_model.model.rules.routing import receive_link_state, receive_route, route_of
 from pqms_model.physics.cost import decay_cost_nnp
 from pqms_model.protocol.actions import (
     GenerateLink,
     Receive,
 )
-from pqms_model.protocol.mutants import Mutant
 from pqms_model.protocol.state import (
     LIVE,
     EndStatus,
@@ -44,7 +45,7 @@ def generate_link(m: ModelCore, s: State, a: GenerateLink) -> State:
         m.up(s, n, who)
         if n not in r.known_by:
             raise NotEnabled(who, f"{n} has not heard of route {r.id} yet")
-    if m.mutant is not Mutant.OVERCOMMIT_MEMORY:
+    if m.protocol.generation_needs_free_memory:
         for n in (u, v):
             if m.free_memory(s, n) < 1:
                 raise NotEnabled(who, f"no free memory qubit at {n}")
@@ -72,7 +73,7 @@ def generate_link(m: ModelCore, s: State, a: GenerateLink) -> State:
         cause=((v, t), (v, t)),
         consumed=0,
     )
-    s = replace(s, next_id=pid + 3, pairs=s.pairs.set(pid, p))
+    s = put(replace(s, next_id=pid + 3), p)
     return m.send(s, MsgKind.HERALD, v, u, pair=pid)
 
 
@@ -101,43 +102,40 @@ def receive(m: ModelCore, s: State, a: Receive) -> State:
         return receive_link_state(m, s, msg)
     if msg.kind is MsgKind.RESET:
         return _receive_reset(m, s, msg)
-    pairs = s.pairs
     target = msg.new_pair if msg.kind is MsgKind.SWAP_DONE else msg.pair
-    p = pairs.get(target)
-    if p is not None:
-        i = p.end(msg.dst)
-        if msg.kind is MsgKind.SWAP_DONE:
-            if p.status[i] is _E.INCOMING:
-                old = pairs.get(msg.pair)
-                carried = _E.DISCARDED if old is None else old.status[old.end(msg.dst)]
-                far = p.nodes[1 - i]
-                stale = p.epochs[1 - i] < s.heard_epoch[msg.dst].get(far, 0)
-                # the far half predates a crash this node heard of; unless the far node was to
-                # swap this pair (it may have, before the crash: found by the Z3 induction)
-                if carried in LIVE and stale and p.swapper != far:
-                    carried = _E.DISCARDED
-                    if old is not None:
-                        k = old.end(msg.dst)
-                        old = replace(old, status=set_end(old.status, k, _E.DISCARDED))
-                        pairs = pairs.set(old.id, old)
-                if old is not None and carried in LIVE:
+    p = s.pairs.get(target)
+    if p is None:
+        return s
+    i = p.end(msg.dst)
+    if msg.kind is MsgKind.SWAP_DONE:
+        if p.status[i] is _E.INCOMING:
+            old = s.pairs.get(msg.pair)
+            carried = _E.DISCARDED if old is None else old.status[old.end(msg.dst)]
+            far = p.nodes[1 - i]
+            stale = p.epochs[1 - i] < s.heard_epoch[msg.dst].get(far, 0)
+            # the far half predates a crash this node heard of; unless the far node was to
+            # swap this pair (it may have, before the crash: found by the Z3 induction)
+            if carried in LIVE and stale and p.swapper != far:
+                carried = _E.DISCARDED
+                if old is not None:
                     k = old.end(msg.dst)
-                    pairs = pairs.set(
-                        old.id, replace(old, status=set_end(old.status, k, _E.MERGED))
-                    )
-                    p = m.learn(p, i, s.now_us)
-                else:  # the half this pair was to inherit is gone (crash, reset)
-                    p = replace(p, status=set_end(p.status, i, carried))
-        elif msg.kind is MsgKind.PURIFY_RESULT:
-            if p.status[i] is _E.PENDING:
-                if msg.ok:
-                    p = m.learn(p, i, s.now_us)
-                else:
-                    p = replace(p, status=set_end(p.status, i, _E.DISCARDED))
-        elif p.status[i] is _E.PENDING:  # HERALD
-            p = m.learn(p, i, s.now_us)
-        pairs = pairs.set(p.id, p)
-    return m.retire(replace(s, pairs=pairs), (msg.pair, msg.new_pair))
+                    old = replace(old, status=set_end(old.status, k, _E.DISCARDED))
+                    s = put(s, old)
+            if old is not None and carried in LIVE:
+                k = old.end(msg.dst)
+                s = put(s, replace(old, status=set_end(old.status, k, _E.MERGED)))
+                p = m.learn(p, i, s.now_us)
+            else:  # the half this pair was to inherit is gone (crash, reset)
+                p = replace(p, status=set_end(p.status, i, carried))
+    elif msg.kind is MsgKind.PURIFY_RESULT:
+        if p.status[i] is _E.PENDING:
+            if msg.ok:
+                p = m.learn(p, i, s.now_us)
+            else:
+                p = replace(p, status=set_end(p.status, i, _E.DISCARDED))
+    elif p.status[i] is _E.PENDING:  # HERALD
+        p = m.learn(p, i, s.now_us)
+    return put(s, p)
 
 
 def _receive_reset(m: ModelCore, s: State, msg: Message) -> State:
@@ -151,8 +149,7 @@ def _receive_reset(m: ModelCore, s: State, msg: Message) -> State:
     heard = s.heard_epoch[msg.dst]
     if heard.get(msg.src, 0) < msg.epoch:
         s = replace(s, heard_epoch=s.heard_epoch.set(msg.dst, heard.set(msg.src, msg.epoch)))
-    pairs = s.pairs
-    for p in s.pairs.values():
+    for p in list(s.pairs.values()):
         q = p
         for i in (0, 1):
             j = 1 - i
@@ -165,5 +162,5 @@ def _receive_reset(m: ModelCore, s: State, msg: Message) -> State:
             ):
                 q = replace(q, status=set_end(q.status, i, _E.DISCARDED))
         if q is not p:
-            pairs = pairs.set(q.id, q)
-    return m.retire(replace(s, pairs=pairs), None)
+            s = put(s, q)
+    return s

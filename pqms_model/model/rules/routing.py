@@ -10,11 +10,11 @@ chosen over a link that is in fact down: generation on it then simply is not ena
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 from pqms_model.errors import NotEnabled
-from pqms_model.model.core import ModelCore, replace
+from pqms_model.model.core import ModelCore
 from pqms_model.protocol.actions import ChooseRoute, DropRoute
-from pqms_model.protocol.mutants import Mutant
 from pqms_model.protocol.state import Message, MsgKind, Route, Schedule, State
 
 __all__ = [
@@ -67,7 +67,7 @@ def choose_route(m: ModelCore, s: State, a: ChooseRoute) -> State:
     except KeyError as e:
         raise NotEnabled(who, f"path {list(path)}: {e.args[0]}") from None
     believed = frozenset(li for li in s.view[pl.a] if m.believes_down(s, pl.a, li))
-    if m.mutant is not Mutant.ROUTE_THROUGH_DOWN:
+    if m.protocol.route_avoids_believed_down:
         bad = [li for li in links if li in believed]
         if bad:
             raise NotEnabled(who, f"{pl.a} believes link(s) {bad} on this path are down")
@@ -94,8 +94,7 @@ def drop_route(m: ModelCore, s: State, a: DropRoute) -> State:
     m.up(s, pl.a, who)
     if not r.active:
         raise NotEnabled(who, f"route {r.id} is already dropped")
-    s = replace(s, routes=s.routes.set(r.id, replace(r, active=False)))
-    return m.retire(s, ())
+    return replace(s, routes=s.routes.set(r.id, replace(r, active=False)))
 
 
 def receive_route(m: ModelCore, s: State, msg: Message) -> State:
@@ -103,7 +102,7 @@ def receive_route(m: ModelCore, s: State, msg: Message) -> State:
     if r is None:
         return s
     r = replace(r, known_by=r.known_by | {msg.dst})
-    return m.retire(replace(s, routes=s.routes.set(r.id, r)), ())
+    return replace(s, routes=s.routes.set(r.id, r))
 
 
 def receive_link_state(m: ModelCore, s: State, msg: Message) -> State:

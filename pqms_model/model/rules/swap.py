@@ -5,15 +5,16 @@ Each is guard first (``NotEnabled`` names the failed conjunct), then effect.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pqms_model.errors import NotEnabled
-from pqms_model.model.core import ModelCore, replace, set_end, swapper_of
+from pqms_model.model.core import ModelCore, put, set_end, swapper_of
 from pqms_model.physics.cost import cost_to_fidelity, fidelity_cost_nnp
 from pqms_model.physics.werner import purify_bbpssw
 from pqms_model.protocol.actions import (
     Purify,
     Swap,
 )
-from pqms_model.protocol.mutants import Mutant
 from pqms_model.protocol.state import (
     LIVE,
     EndStatus,
@@ -40,7 +41,7 @@ def swap(m: ModelCore, s: State, a: Swap) -> State:
             raise NotEnabled(
                 who, f"{a.node}'s half of pair {p.id} is {p.status[i].value}, not ready"
             )
-        if p.swapper != a.node and m.mutant is not Mutant.DOUBLE_SWAP:
+        if p.swapper != a.node and m.protocol.swap_only_at_scheduled_node:
             raise NotEnabled(who, f"the schedule swaps pair {p.id} at {p.swapper}, not {a.node}")
         if t > p.deadline_us:
             raise NotEnabled(who, f"pair {p.id} is past its cut-off ({p.deadline_us} us)")
@@ -64,7 +65,7 @@ def swap(m: ModelCore, s: State, a: Swap) -> State:
     known: list[int] = []
     for p, k in ((left, 1 - il), (right, 1 - ir)):
         st = p.status[k]
-        if st in LIVE and m.mutant is Mutant.SWAP_NO_WAIT:
+        if st in LIVE and not m.protocol.far_ends_wait_for_swap_notice:
             news.append(_E.READY)
             known.append(t)
         else:
@@ -87,16 +88,16 @@ def swap(m: ModelCore, s: State, a: Swap) -> State:
         cause=((a.node, t), (a.node, t)),
         consumed=0,
     )
-    pairs = s.pairs.set(pid, new)
+    spent: list[Pair] = []
     for p, i in ((left, il), (right, ir)):
-        p2 = replace(p, status=set_end(p.status, i, _E.SWAPPED), consumed=p.consumed + 1)
-        if m.mutant is Mutant.SWAP_NO_WAIT and p2.status[1 - i] in LIVE:
-            p2 = replace(p2, status=set_end(p2.status, 1 - i, _E.MERGED))
-        pairs = pairs.set(p.id, p2)
-    s = replace(s, next_id=pid + 1, pairs=pairs)
+        after = set_end(p.status, i, _E.SWAPPED)
+        if not m.protocol.far_ends_wait_for_swap_notice and after[1 - i] in LIVE:
+            after = set_end(after, 1 - i, _E.MERGED)
+        spent.append(replace(p, status=after, consumed=p.consumed + 1))
+    s = put(replace(s, next_id=pid + 1), *spent, new)
     s = m.send(s, MsgKind.SWAP_DONE, a.node, x, pair=left.id, new_pair=pid)
     s = m.send(s, MsgKind.SWAP_DONE, a.node, y, pair=right.id, new_pair=pid)
-    return m.retire(s, (left.id, right.id))
+    return s
 
 
 def purify(m: ModelCore, s: State, a: Purify) -> State:
@@ -140,7 +141,7 @@ def purify(m: ModelCore, s: State, a: Purify) -> State:
         cause=((n1, t), (n0, t)),
     )
     spent = replace(sac, status=(_E.CONSUMED, _E.CONSUMED), consumed=sac.consumed + 1)
-    s = replace(s, pairs=s.pairs.set(kept.id, kept).set(spent.id, spent))
+    s = put(s, kept, spent)
     s = m.send(s, MsgKind.PURIFY_RESULT, n0, n1, pair=keep.id, ok=a.success)
     s = m.send(s, MsgKind.PURIFY_RESULT, n1, n0, pair=keep.id, ok=a.success)
-    return m.retire(s, (sac.id,))
+    return s
