@@ -14,7 +14,7 @@ amount).
 >>> from pqms_model.protocol.state import initial_state
 >>> c = candidates(sc, route_paths(sc), initial_state(sc.node_names))
 >>> [a.path for a in c["choose_route"]][:2]
-[('earth', 'moon'), ('earth', 'relay-l1', 'relay-l2', 'mars')]
+[('earth', 'moon'), ('earth', 'relay-l1', 'moon')]
 >>> c["use_pair"], c["advance_time"]
 ([], [AdvanceTime(dt_us=1)])
 """

@@ -3,10 +3,11 @@
 :class:`Model` binds a scenario (the constants) and optionally a mutant. ``step`` checks the
 action's guard, raising :class:`~pqms_model.errors.NotEnabled` with the failing conjunct, and
 returns the next state; what an action does not mention stays unchanged (the records are
-frozen). The rules themselves live in ``rules_pairs``, ``rules_routing`` and
-``rules_environment``.
+frozen). The rules themselves live in :mod:`pqms_model.model.rules`; after the rule, ``step``
+retires what the step left unneeded (:meth:`~pqms_model.model.core.ModelCore.retire`).
 
 >>> from pqms_model.protocol.scenario import load_default
+>>> from pqms_model.protocol.state import Schedule
 >>> m = Model(load_default())
 >>> s = m.init()
 >>> s = m.step(s, ChooseRoute(pool=0, path=("earth", "moon"), schedule=Schedule.SEQUENTIAL))
