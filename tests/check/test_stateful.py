@@ -13,6 +13,9 @@ fails, and that a planted bug is caught, shrunk and written as a trace that repl
 
 from __future__ import annotations
 
+import ast
+import inspect
+import textwrap
 import unittest
 from importlib import resources
 from pathlib import Path
@@ -50,9 +53,28 @@ TestEmbeddedFile = invariant_suite(str(_DEFAULT_TOML))
 
 
 def test_every_action_is_a_rule_named_after_it() -> None:
-    for name in ACTION_TYPES:
-        assert callable(getattr(PoolMachine, name)), name
-        assert getattr(PoolMachine, name).__name__ == name
+    """Each action has a ``@rule`` method of its own name in ``PoolMachine``'s source, and that
+    method takes an action of that name (it calls ``self.fire`` with its own name)."""
+    source = inspect.getsource(PoolMachine)
+    tree = ast.parse(textwrap.dedent(source)).body[0]
+    assert isinstance(tree, ast.ClassDef)
+    rules: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and any(
+            isinstance(d, ast.Call) and getattr(d.func, "id", "") == "rule"
+            for d in node.decorator_list
+        ):
+            fired = [
+                c.args[0].value
+                for c in ast.walk(node)
+                if isinstance(c, ast.Call)
+                and getattr(c.func, "attr", "") == "fire"
+                and isinstance(c.args[0], ast.Constant)
+            ]
+            assert len(fired) == 1, f"rule {node.name} fires {fired}"
+            rules[node.name] = fired[0]
+    assert sorted(rules) == sorted(ACTION_TYPES)
+    assert all(name == fired for name, fired in rules.items()), rules
 
 
 def test_a_run_records_what_fired() -> None:

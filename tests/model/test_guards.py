@@ -1,6 +1,6 @@
 """Guards of every action (spec §3 protocol, §4 environment) on the default mesh.
 
-``test_<action>_guards`` runs that action's rejection cases (``tests/guard_cases_*.py``) and
+``test_<action>_guards`` runs that action's rejection cases (``tests/support/guard_cases_*.py``) and
 checks the exception type, the action it names and a fragment of the reason.
 ``test_every_not_enabled_site_is_reached`` then proves the cases are complete: each
 ``raise NotEnabled`` in the rule modules is the site that raised in at least one case.
@@ -23,11 +23,11 @@ from tests.support import (
     guard_cases_uses,
 )
 from tests.support.builders import SCENARIO
-from tests.support.model_cases import GUARDS, GuardCase, check_rejected
+from tests.support.model_cases import GuardCase, cases_in, check_rejected
 from tests.support.rule_sources import not_enabled_calls, site
 
-CASE_MODULES = (guard_cases_routing, guard_cases_pairs, guard_cases_uses, guard_cases_environment)
-"""Importing them registers their cases in ``GUARDS``."""
+GUARDS = cases_in(guard_cases_routing, guard_cases_pairs, guard_cases_uses, guard_cases_environment)
+"""Every guard case of the four case modules, per action name."""
 
 
 def _cases(action: str) -> list[GuardCase]:

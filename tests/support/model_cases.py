@@ -1,15 +1,18 @@
 """Shared pieces of the model tests (spec §3, §4): the guard-case registry and short runs.
 
 Every way an action can be rejected is a named case (a short run that ends in the state where
-the guard fails, plus the action) registered with :func:`guard` by one of the
-``tests/guard_cases_*.py`` modules; ``tests/model/test_guards.py`` imports them all and checks
-each case once. The runs below are shared by guard cases and effect tests.
+the guard fails, plus the action): a builder function that :func:`guard` turns into a
+:class:`GuardCase` in one of the ``tests/support/guard_cases_*.py`` modules.
+``tests/model/test_guards.py`` gathers the cases of those modules with :func:`cases_in`
+(importing a module changes nothing shared) and checks each once. The runs below are shared by
+guard cases and effect tests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 
 from pqms_model.errors import NotEnabled
 from pqms_model.protocol.actions import ACTION_TYPES, Action, UsePair
@@ -47,17 +50,25 @@ class GuardCase:
         raise AssertionError(f"{a!r} was enabled in case {self.name}")
 
 
-GUARDS: dict[str, list[GuardCase]] = {name: [] for name in ACTION_TYPES}
+def guard(action: str, fragment: str) -> Callable[[Callable[[], tuple[Run, Action]]], GuardCase]:
+    """Make the decorated builder a rejection case of ``action`` whose reason holds
+    ``fragment``."""
+
+    def case(build: Callable[[], tuple[Run, Action]]) -> GuardCase:
+        return GuardCase(build.__name__, action, fragment, build)
+
+    return case
 
 
-def guard(action: str, fragment: str) -> Callable[[Callable[[], tuple[Run, Action]]], object]:
-    """Register the decorated builder as a rejection case of ``action``."""
-
-    def register(build: Callable[[], tuple[Run, Action]]) -> object:
-        GUARDS[action].append(GuardCase(build.__name__, action, fragment, build))
-        return build
-
-    return register
+def cases_in(*modules: ModuleType) -> dict[str, list[GuardCase]]:
+    """The guard cases the modules define, per action name (every name in ``ACTION_TYPES``),
+    in the order they are written."""
+    out: dict[str, list[GuardCase]] = {name: [] for name in ACTION_TYPES}
+    for mod in modules:
+        for value in vars(mod).values():
+            if isinstance(value, GuardCase):
+                out[value.action].append(value)
+    return out
 
 
 def check_rejected(case: GuardCase) -> None:
